@@ -1,0 +1,356 @@
+"""Events of the ingest contract: one frozen dataclass and one marshmallow schema each.
+
+The same schemas validate at ingest and (de)serialise messages and the event log, so
+what was accepted is exactly what the workers and a replay read back.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Any, Union
+
+import pycountry
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates_schema,
+)
+
+from shared.methodology import Methodology, load_methodology
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+PROJECT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+COUNTRY_CODES = frozenset(c.alpha_2 for c in pycountry.countries)
+
+CITY_UPSERTED = "city.upserted"
+INDICATOR_OBSERVED = "indicator.observed"
+PROJECT_UPSERTED = "project.upserted"
+PROJECT_REMOVED = "project.removed"
+INDEX_TICKED = "index.ticked"
+CITY_EVENT_TYPES = (CITY_UPSERTED, INDICATOR_OBSERVED, PROJECT_UPSERTED, PROJECT_REMOVED)
+EVENT_TYPES = CITY_EVENT_TYPES + (INDEX_TICKED,)
+
+
+# ------------------------------------------------------------------ dataclasses
+
+
+@dataclass(frozen=True)
+class CityUpserted:
+    name: str
+    country: str
+    region: str
+    population: int
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class IndicatorObserved:
+    indicator: str
+    value: float
+
+
+@dataclass(frozen=True)
+class ProjectUpserted:
+    project_id: str
+    name: str
+    organization: str
+    sector: str
+    owner: str
+    stage: str
+    started_at: date
+    deployed_at: date | None = None
+
+
+@dataclass(frozen=True)
+class ProjectRemoved:
+    project_id: str
+
+
+@dataclass(frozen=True)
+class IndexTicked:
+    date: date
+
+
+EventData = Union[CityUpserted, IndicatorObserved, ProjectUpserted, ProjectRemoved, IndexTicked]
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: str
+    type: str
+    city_id: str | None
+    occurred_at: datetime
+    data: EventData
+
+    @property
+    def version(self) -> tuple[str, str]:
+        """Return the last-writer-wins key: UTC instant, then event id."""
+        return (utc_key(self.occurred_at), self.event_id)
+
+
+def utc_key(moment: datetime) -> str:
+    """Return a fixed-width UTC string that sorts as the instant does."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# ------------------------------------------------------------------ fields
+
+
+class FiniteNumber(fields.Field[float]):
+    """A JSON number (not a string or bool) that is finite."""
+
+    default_error_messages = {
+        "invalid": "must be a number",
+        "not_finite": "must be a finite number (NaN and Infinity are not allowed)",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid")
+        if not math.isfinite(value):
+            raise self.make_error("not_finite")
+        return float(value)
+
+
+class StrictInteger(fields.Field[int]):
+    """A JSON integer (not a string, bool or float)."""
+
+    default_error_messages = {"invalid": "must be an integer"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise self.make_error("invalid")
+        return value
+
+
+class StrictString(fields.String):
+    default_error_messages = {"invalid": "must be a string"}
+
+
+class OffsetDateTime(fields.Field[datetime]):
+    """An RFC 3339 timestamp that carries a UTC offset."""
+
+    default_error_messages = {
+        "invalid": "must be an RFC 3339 timestamp, e.g. 2025-06-30T12:00:00+09:00",
+        "naive": "must carry a UTC offset (Z or +hh:mm); naive timestamps are ambiguous",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        if not isinstance(value, str) or "T" not in value.upper():
+            raise self.make_error("invalid")
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise self.make_error("invalid") from exc
+        if parsed.tzinfo is None or parsed.utcoffset() is None:
+            raise self.make_error("naive")
+        return parsed
+
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return None if value is None else value.isoformat()
+
+
+class IsoDate(fields.Date):
+    default_error_messages = {"invalid": "must be an ISO date (YYYY-MM-DD)"}
+
+
+def _text(max_length: int) -> StrictString:
+    return StrictString(
+        required=True,
+        validate=validate.Length(min=1, max=max_length, error="must be 1 to {max} characters"),
+    )
+
+
+def _one_of(choices: tuple[str, ...]) -> validate.OneOf:
+    return validate.OneOf(choices, error="must be one of: {choices}")
+
+
+# ------------------------------------------------------------------ schemas
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+def _check_country(value: str) -> None:
+    if value not in COUNTRY_CODES:
+        raise ValidationError("must be an ISO 3166-1 alpha-2 code in capitals, e.g. SG")
+
+
+class CityUpsertedSchema(_Strict):
+    name = _text(200)
+    country = StrictString(required=True, validate=_check_country)
+    region = _text(64)
+    population = StrictInteger(
+        required=True, validate=validate.Range(min=1, error="must be a positive integer")
+    )
+    lat = FiniteNumber(
+        required=True, validate=validate.Range(-90, 90, error="must be between -90 and 90")
+    )
+    lon = FiniteNumber(
+        required=True, validate=validate.Range(-180, 180, error="must be between -180 and 180")
+    )
+
+
+class ProjectRemovedSchema(_Strict):
+    project_id = StrictString(
+        required=True,
+        validate=validate.Regexp(PROJECT_ID_RE, error="must be 1-128 of A-Z a-z 0-9 . _ : -"),
+    )
+
+
+class IndexTickedSchema(_Strict):
+    date = IsoDate(required=True)
+
+
+def _indicator_schema(methodology: Methodology) -> type[Schema]:
+    codes = methodology.observed_indicator_codes()
+
+    class IndicatorObservedSchema(_Strict):
+        indicator = StrictString(
+            required=True,
+            validate=validate.OneOf(
+                codes, error=f"must be an indicator code of methodology {methodology.version}"
+                " (see /api/v1/methodology)",
+            ),
+        )
+        value = FiniteNumber(required=True)
+
+    return IndicatorObservedSchema
+
+
+def _project_schema(methodology: Methodology) -> type[Schema]:
+    vocab = methodology.projects
+
+    class ProjectUpsertedSchema(ProjectRemovedSchema):
+        name = _text(300)
+        organization = _text(200)
+        sector = StrictString(required=True, validate=_one_of(vocab.sectors))
+        owner = StrictString(required=True, validate=_one_of(vocab.owners))
+        stage = StrictString(required=True, validate=_one_of(vocab.stages))
+        started_at = IsoDate(required=True)
+        deployed_at = IsoDate(load_default=None, allow_none=True)
+
+        @validates_schema
+        def _dates_in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
+            deployed = data.get("deployed_at")
+            if deployed is not None and deployed < data["started_at"]:
+                raise ValidationError("must not be before started_at", "deployed_at")
+
+    return ProjectUpsertedSchema
+
+
+class EnvelopeSchema(_Strict):
+    event_id = StrictString(
+        required=True, validate=validate.Regexp(UUID_RE, error="must be a UUID")
+    )
+    type = StrictString(required=True, validate=_one_of(EVENT_TYPES))
+    city_id = StrictString(
+        load_default=None,
+        validate=validate.Regexp(
+            SLUG_RE, error="must be a lowercase slug: a-z, 0-9 and inner hyphens, at most 64"
+        ),
+    )
+    occurred_at = OffsetDateTime(required=True)
+    data = fields.Dict(required=True, error_messages={"invalid": "must be a JSON object"})
+
+
+_DATA_CLASSES: dict[str, type] = {
+    CITY_UPSERTED: CityUpserted,
+    INDICATOR_OBSERVED: IndicatorObserved,
+    PROJECT_UPSERTED: ProjectUpserted,
+    PROJECT_REMOVED: ProjectRemoved,
+    INDEX_TICKED: IndexTicked,
+}
+
+
+class EventCodec:
+    """Validate raw JSON events into Event objects and dump them back, for one methodology."""
+
+    def __init__(self, methodology: Methodology) -> None:
+        self.methodology = methodology
+        self._envelope = EnvelopeSchema()
+        self._data: dict[str, Schema] = {
+            CITY_UPSERTED: CityUpsertedSchema(),
+            INDICATOR_OBSERVED: _indicator_schema(methodology)(),
+            PROJECT_UPSERTED: _project_schema(methodology)(),
+            PROJECT_REMOVED: ProjectRemovedSchema(),
+            INDEX_TICKED: IndexTickedSchema(),
+        }
+
+    def load(self, raw: Any) -> Event:
+        """Validate one raw event; raise ValidationError whose messages name each field."""
+        if not isinstance(raw, dict):
+            raise ValidationError({"_schema": ["each event must be a JSON object"]})
+        errors: dict[str, Any] = {}
+        try:
+            env = self._envelope.load(raw)
+        except ValidationError as exc:
+            errors = dict(exc.normalized_messages())
+            env = None
+        kind = raw.get("type")
+        data_schema = self._data.get(kind) if isinstance(kind, str) else None
+        data: dict[str, Any] | None = None
+        if data_schema is not None and isinstance(raw.get("data"), dict):
+            try:
+                data = data_schema.load(raw["data"])
+            except ValidationError as exc:
+                errors["data"] = exc.normalized_messages()
+        if env is not None and not errors:
+            if kind == INDEX_TICKED and env["city_id"] is not None:
+                errors["city_id"] = ["must be absent for index.ticked (it applies to every city)"]
+            elif kind != INDEX_TICKED and env["city_id"] is None:
+                errors["city_id"] = ["Missing data for required field."]
+        if errors or env is None or data is None:
+            raise ValidationError(errors)
+        payload = _DATA_CLASSES[kind](**data)
+        return Event(
+            event_id=env["event_id"].lower(), type=kind, city_id=env["city_id"],
+            occurred_at=env["occurred_at"], data=payload,
+        )
+
+    def dump(self, event: Event) -> dict[str, Any]:
+        """Return the event as the JSON object of the ingest contract."""
+        data: dict[str, Any] = {}
+        for key, value in event.data.__dict__.items():
+            if isinstance(value, date):
+                value = value.isoformat()
+            if value is None and key == "deployed_at":
+                continue
+            data[key] = value
+        out: dict[str, Any] = {
+            "event_id": event.event_id,
+            "type": event.type,
+            "occurred_at": event.occurred_at.isoformat(),
+            "data": data,
+        }
+        if event.city_id is not None:
+            out["city_id"] = event.city_id
+        return out
+
+
+@lru_cache(maxsize=8)
+def codec_for(version: str) -> EventCodec:
+    """Return the (cached) codec of a methodology version."""
+    return EventCodec(load_methodology(version))
+
+
+__all__ = [
+    "Event", "EventCodec", "CityUpserted", "IndicatorObserved", "ProjectUpserted",
+    "ProjectRemoved", "IndexTicked", "EventData", "codec_for", "utc_key", "EVENT_TYPES",
+    "CITY_EVENT_TYPES", "CITY_UPSERTED", "INDICATOR_OBSERVED", "PROJECT_UPSERTED",
+    "PROJECT_REMOVED", "INDEX_TICKED", "EXCLUDE",
+]

@@ -1,0 +1,73 @@
+"""The whole index computed offline from a list of events: the workers' math, in one process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from marshmallow import ValidationError
+
+from shared.events import Event, EventCodec
+from shared.methodology import Methodology
+from shared.scoring import CityResult, RankedItem, rank_results, score_city
+from shared.state import build_states
+
+
+@dataclass(frozen=True)
+class IndexSnapshot:
+    index_date: date
+    methodology_version: str
+    results: dict[str, CityResult]
+    ranking: list[RankedItem]
+
+    def unranked(self) -> list[tuple[str, str]]:
+        """Return (city_id, reason) of cities without an overall score, by city id."""
+        return sorted((c, r.reason or "") for c, r in self.results.items() if r.score is None)
+
+
+def index_date_of(tick_date: str | None, methodology: Methodology) -> date:
+    """Return the index date: the winning tick's date, else the methodology's base date."""
+    return date.fromisoformat(tick_date) if tick_date else methodology.base_date
+
+
+def compute_index(events: Iterable[Event], methodology: Methodology) -> IndexSnapshot:
+    """Fold events into city states and score and rank every city."""
+    states, _, tick_date = build_states(list(events))
+    when = index_date_of(tick_date, methodology)
+    results = {c: score_city(s, methodology, when) for c, s in sorted(states.items())}
+    return IndexSnapshot(when, methodology.version, results, rank_results(results.values()))
+
+
+def iter_event_files(path: Path) -> Iterator[Path]:
+    """Yield the NDJSON event files at path (a file, or a folder searched in name order)."""
+    if path.is_file():
+        yield path
+        return
+    yield from sorted(p for p in path.rglob("*.ndjson") if p.is_file())
+
+
+def read_raw_events(path: Path) -> Iterator[dict[str, Any]]:
+    """Yield raw JSON events from NDJSON files at path."""
+    for file in iter_event_files(path):
+        with file.open(encoding="utf-8") as fh:
+            for line_no, line in enumerate(fh, start=1):
+                if line.strip():
+                    try:
+                        yield json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise ValueError(f"{file}:{line_no}: not valid JSON ({exc.msg})") from exc
+
+
+def load_events(path: Path, codec: EventCodec) -> list[Event]:
+    """Read and validate every event at path; raise ValueError naming the first bad one."""
+    events = []
+    for n, raw in enumerate(read_raw_events(path)):
+        try:
+            events.append(codec.load(raw))
+        except ValidationError as exc:
+            raise ValueError(f"event #{n} ({raw.get('event_id')}): {exc.messages}") from exc
+    return events

@@ -1,0 +1,263 @@
+"""The versioned methodology: pillars, indicators, goalposts, weights and rules.
+
+The methodology is data (a TOML file beside this module); this module reads it into
+frozen dataclasses and refuses a malformed file with a message naming the problem.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+DEFAULT_VERSION = "2025.1"
+METHODOLOGY_DIR = Path(__file__).resolve().parent
+DERIVED_MEASURES = (
+    "deployed_projects",
+    "sector_breadth",
+    "speed",
+    "public_private_mix",
+    "scaled_share",
+)
+
+
+class MethodologyError(ValueError):
+    """A methodology file that breaks a rule; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Pillar:
+    code: str
+    name: str
+    weight: float
+    derived: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    pillar: str
+    name: str
+    unit: str
+    direction: str  # "higher" or "lower" is better
+    transform: str  # "none" or "log"
+    lo: float
+    hi: float
+    weight: float
+    derived: str | None = None  # measure computed from project records
+
+
+@dataclass(frozen=True)
+class ProjectVocabulary:
+    sectors: tuple[str, ...]
+    owners: tuple[str, ...]
+    stages: tuple[str, ...]
+    deployed_stages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Methodology:
+    version: str
+    title: str
+    coverage_threshold: float
+    aggregation: str
+    base_date: date
+    speed_window_days: int
+    pillars: tuple[Pillar, ...]
+    indicators: tuple[Indicator, ...]
+    projects: ProjectVocabulary
+    _by_code: dict[str, Indicator] = field(default_factory=dict, compare=False, repr=False)
+
+    def indicator(self, code: str) -> Indicator:
+        """Return the indicator with this code (KeyError if unknown)."""
+        return self._by_code[code]
+
+    def has_indicator(self, code: str) -> bool:
+        """Tell whether code names an indicator of this methodology."""
+        return code in self._by_code
+
+    def observed_indicator_codes(self) -> tuple[str, ...]:
+        """Return the codes that feeds report through indicator.observed events."""
+        return tuple(i.code for i in self.indicators if i.derived is None)
+
+    def pillar_indicators(self, pillar: str) -> tuple[Indicator, ...]:
+        """Return the indicators of one pillar in file order."""
+        return tuple(i for i in self.indicators if i.pillar == pillar)
+
+    def with_aggregation(self, aggregation: str) -> Methodology:
+        """Return a copy using another aggregation ("arithmetic" or "geometric")."""
+        data = dict(self._raw_fields(), aggregation=aggregation)
+        return _validated(data)
+
+    def _raw_fields(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "title": self.title,
+            "coverage_threshold": self.coverage_threshold,
+            "aggregation": self.aggregation,
+            "base_date": self.base_date.isoformat(),
+            "speed_window_days": self.speed_window_days,
+            "pillars": [p.__dict__ for p in self.pillars],
+            "indicators": [i.__dict__ for i in self.indicators],
+            "projects": {k: list(v) for k, v in self.projects.__dict__.items()},
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the methodology as plain JSON-ready data."""
+        return self._raw_fields()
+
+
+def _require(cond: bool, where: str, rule: str) -> None:
+    if not cond:
+        raise MethodologyError(f"{where}: {rule}")
+
+
+def _number(value: Any, where: str) -> float:
+    _require(
+        isinstance(value, (int, float)) and not isinstance(value, bool), where, "must be a number"
+    )
+    _require(math.isfinite(value), where, "must be finite")
+    return float(value)
+
+
+def _validated(raw: dict[str, Any]) -> Methodology:
+    known = {
+        "version", "title", "coverage_threshold", "aggregation", "base_date",
+        "speed_window_days", "pillars", "indicators", "projects",
+    }
+    unknown = sorted(set(raw) - known)
+    _require(not unknown, f"methodology.{unknown[0] if unknown else ''}", "unknown field")
+    for key in sorted(known):
+        _require(key in raw, f"methodology.{key}", "missing required field")
+    version = raw["version"]
+    _require(isinstance(version, str) and bool(version), "methodology.version", "must be a string")
+    threshold = _number(raw["coverage_threshold"], "methodology.coverage_threshold")
+    _require(0 < threshold <= 1, "methodology.coverage_threshold", "must be in (0, 1]")
+    aggregation = raw["aggregation"]
+    _require(
+        aggregation in ("arithmetic", "geometric"),
+        "methodology.aggregation",
+        "must be 'arithmetic' or 'geometric'",
+    )
+    try:
+        base = date.fromisoformat(str(raw["base_date"]))
+    except ValueError as exc:
+        raise MethodologyError("methodology.base_date: must be an ISO date (YYYY-MM-DD)") from exc
+    window = raw["speed_window_days"]
+    _require(
+        isinstance(window, int) and window > 0,
+        "methodology.speed_window_days",
+        "must be a positive integer",
+    )
+
+    pillars: list[Pillar] = []
+    for n, p in enumerate(raw["pillars"]):
+        where = f"pillars[{n}]"
+        extra = sorted(set(p) - {"code", "name", "weight", "derived", "description"})
+        _require(not extra, f"{where}.{extra[0] if extra else ''}", "unknown field")
+        _require(isinstance(p.get("code"), str), f"{where}.code", "must be a string")
+        weight = _number(p.get("weight"), f"{where}.weight")
+        _require(weight > 0, f"{where}.weight", "must be positive")
+        pillars.append(
+            Pillar(
+                code=p["code"], name=str(p.get("name", p["code"])), weight=weight,
+                derived=bool(p.get("derived", False)), description=str(p.get("description", "")),
+            )
+        )
+    codes = [p.code for p in pillars]
+    _require(len(codes) == len(set(codes)), "pillars", "pillar codes must be unique")
+    _require(len(pillars) > 0, "pillars", "at least one pillar is required")
+
+    indicators: list[Indicator] = []
+    allowed = {"code", "pillar", "name", "unit", "direction", "transform", "lo", "hi", "weight",
+               "derived"}
+    for n, i in enumerate(raw["indicators"]):
+        where = f"indicators[{n}]"
+        extra = sorted(set(i) - allowed)
+        _require(not extra, f"{where}.{extra[0] if extra else ''}", "unknown field")
+        code = i.get("code")
+        _require(isinstance(code, str) and bool(code), f"{where}.code", "must be a string")
+        where = f"indicators[{code}]"
+        _require(i.get("pillar") in codes, f"{where}.pillar", f"must be one of {codes}")
+        _require(
+            i.get("direction") in ("higher", "lower"), f"{where}.direction",
+            "must be 'higher' or 'lower'",
+        )
+        _require(
+            i.get("transform") in ("none", "log"), f"{where}.transform", "must be 'none' or 'log'"
+        )
+        lo = _number(i.get("lo"), f"{where}.lo")
+        hi = _number(i.get("hi"), f"{where}.hi")
+        _require(hi > lo, f"{where}.hi", "must be greater than lo")
+        if i["transform"] == "log":
+            _require(lo >= 0, f"{where}.lo", "must be >= 0 for the log transform")
+        weight = _number(i.get("weight"), f"{where}.weight")
+        _require(weight > 0, f"{where}.weight", "must be positive")
+        derived = i.get("derived")
+        pillar_is_derived = next(p for p in pillars if p.code == i["pillar"]).derived
+        if pillar_is_derived:
+            _require(
+                derived in DERIVED_MEASURES, f"{where}.derived",
+                f"indicators of a derived pillar must name a measure in {list(DERIVED_MEASURES)}",
+            )
+        else:
+            _require(derived is None, f"{where}.derived", "only a derived pillar has derived indicators")
+        indicators.append(
+            Indicator(
+                code=code, pillar=i["pillar"], name=str(i.get("name", code)),
+                unit=str(i.get("unit", "")), direction=i["direction"], transform=i["transform"],
+                lo=lo, hi=hi, weight=weight, derived=derived,
+            )
+        )
+    icodes = [i.code for i in indicators]
+    _require(len(icodes) == len(set(icodes)), "indicators", "indicator codes must be unique")
+    for p in pillars:
+        count = sum(1 for i in indicators if i.pillar == p.code)
+        minimum = 1 if p.derived else 4
+        _require(
+            count >= minimum, f"pillars[{p.code}]",
+            f"needs at least {minimum} indicators, has {count}",
+        )
+
+    proj = raw["projects"]
+    vocab_keys = ("sectors", "owners", "stages", "deployed_stages")
+    for key in vocab_keys:
+        value = proj.get(key)
+        _require(
+            isinstance(value, list) and all(isinstance(v, str) for v in value) and bool(value),
+            f"projects.{key}", "must be a non-empty list of strings",
+        )
+    _require(
+        set(proj["deployed_stages"]) <= set(proj["stages"]), "projects.deployed_stages",
+        "must be a subset of projects.stages",
+    )
+    vocabulary = ProjectVocabulary(*(tuple(proj[k]) for k in vocab_keys))
+    return Methodology(
+        version=version, title=str(raw["title"]), coverage_threshold=threshold,
+        aggregation=aggregation, base_date=base, speed_window_days=window,
+        pillars=tuple(pillars), indicators=tuple(indicators), projects=vocabulary,
+        _by_code={i.code: i for i in indicators},
+    )
+
+
+def parse_methodology(text: str) -> Methodology:
+    """Parse and validate methodology TOML text."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise MethodologyError(f"methodology: not valid TOML ({exc})") from exc
+    return _validated(raw)
+
+
+def load_methodology(version_or_path: str | Path = DEFAULT_VERSION) -> Methodology:
+    """Load a methodology by version name (a file beside this module) or by path."""
+    path = Path(version_or_path)
+    if path.suffix != ".toml":
+        path = METHODOLOGY_DIR / f"{version_or_path}.toml"
+    if not path.is_file():
+        raise MethodologyError(f"methodology: no file {path}")
+    return parse_methodology(path.read_text(encoding="utf-8"))

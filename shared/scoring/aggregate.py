@@ -1,0 +1,123 @@
+"""Pillar and overall scores of one city, from its own state only."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from shared.methodology import Methodology
+from shared.scoring.measures import adoption_measures, project_summary
+from shared.scoring.normalise import normalise
+from shared.state import CityState
+
+
+@dataclass(frozen=True)
+class PillarResult:
+    score: float | None
+    coverage: float
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CityResult:
+    """A city's scores with everything needed to explain them."""
+
+    city_id: str
+    methodology_version: str
+    index_date: str
+    profile: dict[str, Any] | None
+    score: float | None
+    reason: str | None
+    coverage: float
+    pillars: dict[str, PillarResult]
+    indicators: dict[str, dict[str, Any]]
+    projects: dict[str, Any]
+
+    @property
+    def ranked(self) -> bool:
+        """Tell whether the city has an overall score."""
+        return self.score is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return JSON-ready data."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> CityResult:
+        """Rebuild from to_dict() output."""
+        pillars = {k: PillarResult(**v) for k, v in raw["pillars"].items()}
+        return cls(**{**raw, "pillars": pillars})
+
+
+def aggregate(scores: list[tuple[float, float]], method: str) -> float:
+    """Combine (score, weight) pairs by weighted arithmetic or geometric mean."""
+    total = sum(w for _, w in scores)
+    if method == "geometric":
+        if any(s <= 0.0 for s, _ in scores):
+            return 0.0
+        return math.exp(sum(w * math.log(s) for s, w in scores) / total)
+    return sum(s * w for s, w in scores) / total
+
+
+def score_city(state: CityState, methodology: Methodology, index_date: date) -> CityResult:
+    """Score one city from its state, the methodology and the index date (never the clock)."""
+    measures = adoption_measures(state.projects, methodology, index_date)
+    indicators: dict[str, dict[str, Any]] = {}
+    pillars: dict[str, PillarResult] = {}
+    observed_weight = 0.0
+    total_weight = 0.0
+    for pillar in methodology.pillars:
+        parts: list[tuple[float, float]] = []
+        weight_all = 0.0
+        for ind in methodology.pillar_indicators(pillar.code):
+            weight_all += ind.weight
+            if ind.derived is not None:
+                if ind.derived not in measures:
+                    continue
+                raw = measures[ind.derived]
+                info: dict[str, Any] = {"raw": raw, "observed_at": None, "event_id": None,
+                                        "derived": True}
+            else:
+                obs = state.indicators.get(ind.code)
+                if obs is None:
+                    continue
+                raw = obs["value"]
+                info = {"raw": raw, "observed_at": obs["at"], "event_id": obs["v"][1],
+                        "derived": False}
+            norm = normalise(raw, ind)
+            info["normalised"] = norm
+            indicators[ind.code] = info
+            parts.append((norm, ind.weight))
+        observed = sum(w for _, w in parts)
+        coverage = observed / weight_all
+        observed_weight += observed
+        total_weight += weight_all
+        if coverage + 1e-12 < methodology.coverage_threshold:
+            reason = (f"{pillar.code}: {coverage:.0%} of indicator weight observed, "
+                      f"below the {methodology.coverage_threshold:.0%} threshold")
+            pillars[pillar.code] = PillarResult(None, coverage, reason)
+        else:
+            pillars[pillar.code] = PillarResult(aggregate(parts, "arithmetic"), coverage)
+
+    reasons = [p.reason for p in pillars.values() if p.reason]
+    if state.profile is None:
+        reasons.insert(0, "no city.upserted event: name, country and region unknown")
+    score = None
+    if not reasons:
+        score = aggregate(
+            [(pillars[p.code].score or 0.0, p.weight) for p in methodology.pillars],
+            methodology.aggregation,
+        )
+    profile = None
+    if state.profile is not None:
+        profile = {k: state.profile[k] for k in
+                   ("name", "country", "region", "population", "lat", "lon")}
+    return CityResult(
+        city_id=state.city_id, methodology_version=methodology.version,
+        index_date=index_date.isoformat(), profile=profile, score=score,
+        reason="; ".join(reasons) if reasons else None,
+        coverage=observed_weight / total_weight, pillars=pillars, indicators=indicators,
+        projects=project_summary(state.projects),
+    )

@@ -1,0 +1,67 @@
+"""Adoption measures derived from a city's project records."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from shared.methodology import Methodology
+
+
+def active_projects(projects: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return projects not removed, in project-id order."""
+    return [projects[k] for k in sorted(projects) if not projects[k].get("removed")]
+
+
+def adoption_measures(
+    projects: dict[str, dict[str, Any]], methodology: Methodology, index_date: date
+) -> dict[str, float]:
+    """Compute the derived adoption measures; a measure with no data is left out."""
+    vocab = methodology.projects
+    live = [p for p in active_projects(projects) if p["stage"] != "retired"]
+    if not live:
+        return {}
+    deployed = [p for p in live if p["stage"] in vocab.deployed_stages]
+    window_start = index_date - timedelta(days=methodology.speed_window_days)
+    recent = 0
+    for p in deployed:
+        reached = date.fromisoformat(p["deployed_at"] or p["started_at"])
+        if window_start < reached <= index_date:
+            recent += 1
+    public = sum(1 for p in live if p["owner"] == "public")
+    private = sum(1 for p in live if p["owner"] == "private")
+    partnership = len(live) - public - private
+    pub = public + 0.5 * partnership
+    priv = private + 0.5 * partnership
+    measures: dict[str, float] = {
+        "deployed_projects": float(len(deployed)),
+        "sector_breadth": float(len({p["sector"] for p in deployed})),
+        "speed": float(recent),
+        "public_private_mix": 1.0 - abs(pub - priv) / len(live),
+    }
+    if deployed:
+        measures["scaled_share"] = sum(1 for p in deployed if p["stage"] == "scaled") / len(deployed)
+    return measures
+
+
+def project_summary(projects: dict[str, dict[str, Any]], latest: int = 10) -> dict[str, Any]:
+    """Summarise projects by sector x stage and by owner, with the latest ones."""
+    live = active_projects(projects)
+    by_sector_stage: dict[str, dict[str, int]] = {}
+    by_owner: dict[str, int] = {}
+    for p in live:
+        row = by_sector_stage.setdefault(p["sector"], {})
+        row[p["stage"]] = row.get(p["stage"], 0) + 1
+        by_owner[p["owner"]] = by_owner.get(p["owner"], 0) + 1
+    ids = sorted((k for k in projects if not projects[k].get("removed")),
+                 key=lambda k: (projects[k]["started_at"], k), reverse=True)[:latest]
+    return {
+        "total": len(live),
+        "by_sector_stage": {k: by_sector_stage[k] for k in sorted(by_sector_stage)},
+        "by_owner": {k: by_owner[k] for k in sorted(by_owner)},
+        "latest": [
+            {"project_id": k, **{f: projects[k][f] for f in (
+                "name", "organization", "sector", "owner", "stage", "started_at", "deployed_at")}}
+            for k in ids
+        ],
+    }
