@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Any, Union
+from typing import Any
 
 import pycountry
 from marshmallow import (
@@ -20,15 +20,22 @@ from marshmallow import (
     Schema,
     ValidationError,
     fields,
+    types,
     validate,
     validates_schema,
 )
 
 from shared.methodology import Methodology, load_methodology
 
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-PROJECT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+PROJECT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
+# RFC 3339 date-time (section 5.6); the offset is optional here only so that a naive
+# timestamp gets its own, clearer message.
+RFC3339_RE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?P<offset>[Zz]|[+-]\d{2}:\d{2})?\Z"
+)
+ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 COUNTRY_CODES = frozenset(c.alpha_2 for c in pycountry.countries)
 
 CITY_UPSERTED = "city.upserted"
@@ -81,7 +88,7 @@ class IndexTicked:
     date: date
 
 
-EventData = Union[CityUpserted, IndicatorObserved, ProjectUpserted, ProjectRemoved, IndexTicked]
+EventData = CityUpserted | IndicatorObserved | ProjectUpserted | ProjectRemoved | IndexTicked
 
 
 @dataclass(frozen=True)
@@ -100,7 +107,9 @@ class Event:
 
 def utc_key(moment: datetime) -> str:
     """Return a fixed-width UTC string that sorts as the instant does."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat() always pads the year to four digits; strftime("%Y") does not on
+    # glibc, which made years before 1000 sort after later ones.
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 # ------------------------------------------------------------------ fields
@@ -109,7 +118,7 @@ def utc_key(moment: datetime) -> str:
 class FiniteNumber(fields.Field[float]):
     """A JSON number (not a string or bool) that is finite."""
 
-    default_error_messages = {
+    default_error_messages: types.ErrorMessages = {  # noqa: RUF012 - marshmallow's hook
         "invalid": "must be a number",
         "not_finite": "must be a finite number (NaN and Infinity are not allowed)",
     }
@@ -125,7 +134,9 @@ class FiniteNumber(fields.Field[float]):
 class StrictInteger(fields.Field[int]):
     """A JSON integer (not a string, bool or float)."""
 
-    default_error_messages = {"invalid": "must be an integer"}
+    default_error_messages: types.ErrorMessages = {  # noqa: RUF012 - marshmallow's hook
+        "invalid": "must be an integer"
+    }
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -136,26 +147,32 @@ class StrictInteger(fields.Field[int]):
 
 
 class StrictString(fields.String):
-    default_error_messages = {"invalid": "must be a string"}
+    default_error_messages: types.ErrorMessages = {  # noqa: RUF012 - marshmallow's hook
+        "invalid": "must be a string"
+    }
 
 
 class OffsetDateTime(fields.Field[datetime]):
     """An RFC 3339 timestamp that carries a UTC offset."""
 
-    default_error_messages = {
+    default_error_messages: types.ErrorMessages = {  # noqa: RUF012 - marshmallow's hook
         "invalid": "must be an RFC 3339 timestamp, e.g. 2025-06-30T12:00:00+09:00",
         "naive": "must carry a UTC offset (Z or +hh:mm); naive timestamps are ambiguous",
     }
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        if not isinstance(value, str) or "T" not in value.upper():
+        # datetime.fromisoformat alone also takes ISO 8601 forms that RFC 3339 does not
+        # (basic format, week dates, hour-only times, comma fractions, "+0900").
+        match = RFC3339_RE.match(value) if isinstance(value, str) else None
+        if match is None:
             raise self.make_error("invalid")
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError as exc:
-            raise self.make_error("invalid") from exc
-        if parsed.tzinfo is None or parsed.utcoffset() is None:
+        if match.group("offset") is None:
             raise self.make_error("naive")
+        try:
+            parsed = datetime.fromisoformat(value.upper())
+            parsed.astimezone(UTC)  # an instant outside datetime's range cannot be ordered
+        except (ValueError, OverflowError) as exc:
+            raise self.make_error("invalid") from exc
         return parsed
 
     def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> Any:
@@ -163,7 +180,16 @@ class OffsetDateTime(fields.Field[datetime]):
 
 
 class IsoDate(fields.Date):
-    default_error_messages = {"invalid": "must be an ISO date (YYYY-MM-DD)"}
+    """A calendar date written YYYY-MM-DD (not the other ISO 8601 forms)."""
+
+    default_error_messages: types.ErrorMessages = {  # noqa: RUF012 - marshmallow's hook
+        "invalid": "must be an ISO date (YYYY-MM-DD)"
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        if not isinstance(value, str) or not ISO_DATE_RE.match(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 def _text(max_length: int) -> StrictString:
@@ -268,7 +294,14 @@ class EnvelopeSchema(_Strict):
     data = fields.Dict(required=True, error_messages={"invalid": "must be a JSON object"})
 
 
-_DATA_CLASSES: dict[str, type] = {
+def _field_messages(exc: ValidationError) -> dict[str, Any]:
+    """Return the error's messages keyed by field (marshmallow's normalized_messages)."""
+    if exc.field_name == "_schema" and isinstance(exc.messages, dict):
+        return dict(exc.messages)
+    return {exc.field_name: exc.messages}
+
+
+_DATA_CLASSES: dict[str, type[EventData]] = {
     CITY_UPSERTED: CityUpserted,
     INDICATOR_OBSERVED: IndicatorObserved,
     PROJECT_UPSERTED: ProjectUpserted,
@@ -299,7 +332,7 @@ class EventCodec:
         try:
             env = self._envelope.load(raw)
         except ValidationError as exc:
-            errors = dict(exc.normalized_messages())
+            errors = _field_messages(exc)
             env = None
         kind = raw.get("type")
         data_schema = self._data.get(kind) if isinstance(kind, str) else None
@@ -308,7 +341,7 @@ class EventCodec:
             try:
                 data = data_schema.load(raw["data"])
             except ValidationError as exc:
-                errors["data"] = exc.normalized_messages()
+                errors["data"] = _field_messages(exc)
         if env is not None and not errors:
             if kind == INDEX_TICKED and env["city_id"] is not None:
                 errors["city_id"] = ["must be absent for index.ticked (it applies to every city)"]
@@ -316,6 +349,7 @@ class EventCodec:
                 errors["city_id"] = ["Missing data for required field."]
         if errors or env is None or data is None:
             raise ValidationError(errors)
+        kind = env["type"]  # validated: one of EVENT_TYPES
         payload = _DATA_CLASSES[kind](**data)
         return Event(
             event_id=env["event_id"].lower(), type=kind, city_id=env["city_id"],
@@ -349,8 +383,22 @@ def codec_for(version: str) -> EventCodec:
 
 
 __all__ = [
-    "Event", "EventCodec", "CityUpserted", "IndicatorObserved", "ProjectUpserted",
-    "ProjectRemoved", "IndexTicked", "EventData", "codec_for", "utc_key", "EVENT_TYPES",
-    "CITY_EVENT_TYPES", "CITY_UPSERTED", "INDICATOR_OBSERVED", "PROJECT_UPSERTED",
-    "PROJECT_REMOVED", "INDEX_TICKED", "EXCLUDE",
+    "CITY_EVENT_TYPES",
+    "CITY_UPSERTED",
+    "EVENT_TYPES",
+    "EXCLUDE",
+    "INDEX_TICKED",
+    "INDICATOR_OBSERVED",
+    "PROJECT_REMOVED",
+    "PROJECT_UPSERTED",
+    "CityUpserted",
+    "Event",
+    "EventCodec",
+    "EventData",
+    "IndexTicked",
+    "IndicatorObserved",
+    "ProjectRemoved",
+    "ProjectUpserted",
+    "codec_for",
+    "utc_key",
 ]

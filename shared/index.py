@@ -50,8 +50,8 @@ def iter_event_files(path: Path) -> Iterator[Path]:
     yield from sorted(p for p in path.rglob("*.ndjson") if p.is_file())
 
 
-def read_raw_events(path: Path) -> Iterator[dict[str, Any]]:
-    """Yield raw JSON events from NDJSON files at path."""
+def read_raw_events(path: Path) -> Iterator[Any]:
+    """Yield raw JSON values (events, unless the file is malformed) from NDJSON files at path."""
     for file in iter_event_files(path):
         with file.open(encoding="utf-8") as fh:
             for line_no, line in enumerate(fh, start=1):
@@ -69,5 +69,6 @@ def load_events(path: Path, codec: EventCodec) -> list[Event]:
         try:
             events.append(codec.load(raw))
         except ValidationError as exc:
-            raise ValueError(f"event #{n} ({raw.get('event_id')}): {exc.messages}") from exc
+            event_id = raw.get("event_id") if isinstance(raw, dict) else None
+            raise ValueError(f"event #{n} ({event_id}): {exc.messages}") from exc
     return events

@@ -18,6 +18,7 @@ from shared.events import (
     PROJECT_UPSERTED,
     CityUpserted,
     Event,
+    IndexTicked,
     IndicatorObserved,
     ProjectRemoved,
     ProjectUpserted,
@@ -113,16 +114,19 @@ def apply_event(state: CityState, event: Event) -> Outcome:
     raise ValueError(f"event type {event.type!r} does not apply to a city")
 
 
-def build_states(events: list[Event]) -> tuple[dict[str, CityState], tuple[str, str] | None, str | None]:
+def build_states(
+    events: list[Event],
+) -> tuple[dict[str, CityState], tuple[str, str] | None, str | None]:
     """Fold events into per-city states; return states, the winning tick version and its date."""
     states: dict[str, CityState] = {}
     tick: tuple[str, str] | None = None
     tick_date: str | None = None
     for event in events:
         if event.city_id is None:
+            assert isinstance(event.data, IndexTicked)
             if tick is None or event.version > tick:
                 tick = event.version
-                tick_date = event.data.date.isoformat()  # type: ignore[union-attr]
+                tick_date = event.data.date.isoformat()
             continue
         state = states.get(event.city_id)
         if state is None:

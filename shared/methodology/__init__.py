@@ -124,6 +124,14 @@ def _number(value: Any, where: str) -> float:
     return float(value)
 
 
+def _tables(value: Any, where: str) -> list[dict[str, Any]]:
+    _require(
+        isinstance(value, list) and all(isinstance(v, dict) for v in value),
+        where, "must be an array of tables ([[...]])",
+    )
+    return list(value)
+
+
 def _validated(raw: dict[str, Any]) -> Methodology:
     known = {
         "version", "title", "coverage_threshold", "aggregation", "base_date",
@@ -149,23 +157,23 @@ def _validated(raw: dict[str, Any]) -> Methodology:
         raise MethodologyError("methodology.base_date: must be an ISO date (YYYY-MM-DD)") from exc
     window = raw["speed_window_days"]
     _require(
-        isinstance(window, int) and window > 0,
+        isinstance(window, int) and not isinstance(window, bool) and window > 0,
         "methodology.speed_window_days",
         "must be a positive integer",
     )
 
     pillars: list[Pillar] = []
-    for n, p in enumerate(raw["pillars"]):
+    for n, rp in enumerate(_tables(raw["pillars"], "pillars")):
         where = f"pillars[{n}]"
-        extra = sorted(set(p) - {"code", "name", "weight", "derived", "description"})
+        extra = sorted(set(rp) - {"code", "name", "weight", "derived", "description"})
         _require(not extra, f"{where}.{extra[0] if extra else ''}", "unknown field")
-        _require(isinstance(p.get("code"), str), f"{where}.code", "must be a string")
-        weight = _number(p.get("weight"), f"{where}.weight")
+        _require(isinstance(rp.get("code"), str), f"{where}.code", "must be a string")
+        weight = _number(rp.get("weight"), f"{where}.weight")
         _require(weight > 0, f"{where}.weight", "must be positive")
         pillars.append(
             Pillar(
-                code=p["code"], name=str(p.get("name", p["code"])), weight=weight,
-                derived=bool(p.get("derived", False)), description=str(p.get("description", "")),
+                code=rp["code"], name=str(rp.get("name", rp["code"])), weight=weight,
+                derived=bool(rp.get("derived", False)), description=str(rp.get("description", "")),
             )
         )
     codes = [p.code for p in pillars]
@@ -175,30 +183,31 @@ def _validated(raw: dict[str, Any]) -> Methodology:
     indicators: list[Indicator] = []
     allowed = {"code", "pillar", "name", "unit", "direction", "transform", "lo", "hi", "weight",
                "derived"}
-    for n, i in enumerate(raw["indicators"]):
+    for n, ri in enumerate(_tables(raw["indicators"], "indicators")):
         where = f"indicators[{n}]"
-        extra = sorted(set(i) - allowed)
+        extra = sorted(set(ri) - allowed)
         _require(not extra, f"{where}.{extra[0] if extra else ''}", "unknown field")
-        code = i.get("code")
-        _require(isinstance(code, str) and bool(code), f"{where}.code", "must be a string")
+        raw_code = ri.get("code")
+        _require(isinstance(raw_code, str) and bool(raw_code), f"{where}.code", "must be a string")
+        code = str(raw_code)
         where = f"indicators[{code}]"
-        _require(i.get("pillar") in codes, f"{where}.pillar", f"must be one of {codes}")
+        _require(ri.get("pillar") in codes, f"{where}.pillar", f"must be one of {codes}")
         _require(
-            i.get("direction") in ("higher", "lower"), f"{where}.direction",
+            ri.get("direction") in ("higher", "lower"), f"{where}.direction",
             "must be 'higher' or 'lower'",
         )
         _require(
-            i.get("transform") in ("none", "log"), f"{where}.transform", "must be 'none' or 'log'"
+            ri.get("transform") in ("none", "log"), f"{where}.transform", "must be 'none' or 'log'"
         )
-        lo = _number(i.get("lo"), f"{where}.lo")
-        hi = _number(i.get("hi"), f"{where}.hi")
+        lo = _number(ri.get("lo"), f"{where}.lo")
+        hi = _number(ri.get("hi"), f"{where}.hi")
         _require(hi > lo, f"{where}.hi", "must be greater than lo")
-        if i["transform"] == "log":
+        if ri["transform"] == "log":
             _require(lo >= 0, f"{where}.lo", "must be >= 0 for the log transform")
-        weight = _number(i.get("weight"), f"{where}.weight")
+        weight = _number(ri.get("weight"), f"{where}.weight")
         _require(weight > 0, f"{where}.weight", "must be positive")
-        derived = i.get("derived")
-        pillar_is_derived = next(p for p in pillars if p.code == i["pillar"]).derived
+        derived = ri.get("derived")
+        pillar_is_derived = next(p for p in pillars if p.code == ri["pillar"]).derived
         if pillar_is_derived:
             _require(
                 derived in DERIVED_MEASURES, f"{where}.derived",
@@ -208,8 +217,8 @@ def _validated(raw: dict[str, Any]) -> Methodology:
             _require(derived is None, f"{where}.derived", "only a derived pillar has derived indicators")
         indicators.append(
             Indicator(
-                code=code, pillar=i["pillar"], name=str(i.get("name", code)),
-                unit=str(i.get("unit", "")), direction=i["direction"], transform=i["transform"],
+                code=code, pillar=ri["pillar"], name=str(ri.get("name", code)),
+                unit=str(ri.get("unit", "")), direction=ri["direction"], transform=ri["transform"],
                 lo=lo, hi=hi, weight=weight, derived=derived,
             )
         )
@@ -224,7 +233,10 @@ def _validated(raw: dict[str, Any]) -> Methodology:
         )
 
     proj = raw["projects"]
+    _require(isinstance(proj, dict), "projects", "must be a table ([projects])")
     vocab_keys = ("sectors", "owners", "stages", "deployed_stages")
+    extra = sorted(set(proj) - set(vocab_keys))
+    _require(not extra, f"projects.{extra[0] if extra else ''}", "unknown field")
     for key in vocab_keys:
         value = proj.get(key)
         _require(

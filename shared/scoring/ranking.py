@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,17 @@ def rank_scores(scores: Iterable[tuple[str, float]]) -> list[RankedItem]:
     return items
 
 
-def rank_results(results: Iterable[object]) -> list[RankedItem]:
+class Scored(Protocol):
+    """Anything with a city id and an optional overall score, such as a CityResult."""
+
+    @property
+    def city_id(self) -> str: ...
+
+    @property
+    def score(self) -> float | None: ...
+
+
+def rank_results(results: Iterable[Scored]) -> list[RankedItem]:
     """Rank CityResult-like objects that have a score (others are left out)."""
-    pairs = [(r.city_id, r.score) for r in results if getattr(r, "score", None) is not None]  # type: ignore[attr-defined]
-    return rank_scores(pairs)  # type: ignore[arg-type]
+    pairs = [(r.city_id, score) for r in results if (score := r.score) is not None]
+    return rank_scores(pairs)

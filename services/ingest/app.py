@@ -1,0 +1,37 @@
+"""Ingest service app factory."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from services.ingest import api
+from services.ingest import metrics as m
+from services.ingest.context import IngestContext
+from shared.logs import configure_logging
+from shared.ops import metrics_registry, ops_blueprint
+from shared.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Create the ingest Flask app."""
+    settings = settings or Settings.from_env()
+    configure_logging(settings)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.ingest_max_body_bytes
+    ctx = IngestContext(settings)
+    app.extensions["aicity"] = ctx
+    app.register_blueprint(api.bp)
+    app.register_blueprint(ops_blueprint(ctx.ready, metrics_registry))
+    m.HTTP.install(app)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> tuple[Response, int]:
+        code = exc.code or 500
+        message = exc.description or exc.name
+        if code == 413:
+            message = (f"request body over the limit of {settings.ingest_max_body_bytes} bytes; "
+                       "split it into smaller batches")
+        return jsonify(error=message, status=code), code
+
+    return app

@@ -1,0 +1,53 @@
+"""Prometheus metrics of the scoring workers, declared once."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_APPLIED = Counter(
+    "aicity_scoring_events_applied_total",
+    "Events folded into city state, by outcome (applied or superseded by a later event).",
+    ["outcome"],
+)
+RECOMPUTES = Counter(
+    "aicity_scoring_recomputes_total",
+    "City recomputes committed, by result (changed or unchanged).",
+    ["result"],
+)
+RECOMPUTE_CONFLICTS = Counter(
+    "aicity_scoring_recompute_conflicts_total",
+    "Commits refused because another worker moved the city first (then retried).",
+)
+EVENTS_PER_RECOMPUTE = Histogram(
+    "aicity_scoring_events_per_recompute",
+    "Events coalesced into one recompute.",
+    buckets=(0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000),
+)
+RECOMPUTE_DURATION = Histogram(
+    "aicity_scoring_recompute_duration_seconds",
+    "Time to read, fold, score and commit one city.",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+ACK_TO_VISIBLE = Histogram(
+    "aicity_scoring_ack_to_visible_seconds",
+    "End-to-end freshness: from the ingest 202 to the event being in the published ranking.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+TASK_FAILURES = Counter(
+    "aicity_scoring_task_failures_total", "Scoring tasks that raised, by task.", ["task"]
+)
+TASK_RETRIES = Counter(
+    "aicity_scoring_task_retries_total", "Scoring tasks scheduled for retry, by task.", ["task"]
+)
+REBUILDS = Counter(
+    "aicity_scoring_rebuilds_total",
+    "Full rebuilds started (index date moved or methodology changed).",
+    ["cause"],
+)
+SWEPT = Counter(
+    "aicity_scoring_swept_cities_total", "Dirty cities re-queued by the sweeper."
+)
+LAST_RECOMPUTE = Gauge(
+    "aicity_scoring_last_recompute_timestamp_seconds",
+    "Unix time of this worker's last committed recompute.",
+)

@@ -1,0 +1,56 @@
+"""Celery wiring shared by the publishers (ingest, CLI) and the scoring workers.
+
+Celery is only the trigger: the data lives in the event log and the city inboxes, so a
+lost message costs latency (the sweeper re-sends it), never data.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from shared.settings import Settings
+
+QUEUE = "aicity.scoring"
+RECOMPUTE_CITY = "aicity.recompute_city"
+SWEEP = "aicity.sweep"
+
+
+def make_celery(settings: Settings, main: str = "aicity") -> Celery:
+    """Return a Celery app configured for at-least-once delivery on the Redis broker."""
+    app = Celery(main, broker=settings.redis_url, set_as_current=False)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_default_queue=QUEUE,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout_seconds},
+        broker_connection_retry_on_startup=True,
+        worker_send_task_events=True,
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "sweep-dirty-cities": {"task": SWEEP, "schedule": settings.sweep_interval_seconds},
+        },
+    )
+    return app
+
+
+class Publisher:
+    """Send recompute and sweep messages to the scoring workers."""
+
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+
+    def recompute(self, cities: list[str]) -> None:
+        """Queue one recompute per city."""
+        if not cities:
+            return
+        with self.app.producer_or_acquire() as producer:
+            for city in cities:
+                self.app.send_task(RECOMPUTE_CITY, args=[city], producer=producer)
+
+    def sweep(self) -> None:
+        """Queue a sweep: every dirty city without a queued recompute gets one."""
+        self.app.send_task(SWEEP)

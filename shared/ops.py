@@ -1,0 +1,90 @@
+"""Operational HTTP edges every Flask service shares: /healthz, /readyz, /metrics, RED metrics.
+
+Under gunicorn with several workers prometheus_client runs in multiprocess mode
+(PROMETHEUS_MULTIPROC_DIR set by the gunicorn config); /metrics then aggregates them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+from flask import Blueprint, Flask, Response, g, jsonify, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.registry import Collector
+
+ReadyCheck = Callable[[], tuple[bool, dict[str, str]]]
+
+
+def metrics_registry(extra: list[Collector] | None = None) -> CollectorRegistry:
+    """Return the registry to expose: aggregated across processes when in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        registry = REGISTRY
+    for collector in extra or []:
+        try:
+            registry.register(collector)
+        except ValueError:
+            pass  # already registered (several apps in one test process)
+    return registry
+
+
+def ops_blueprint(ready: ReadyCheck, registry_factory: Callable[[], CollectorRegistry]) -> Blueprint:
+    """Return the blueprint with /healthz (no dependencies), /readyz and /metrics."""
+    bp = Blueprint("ops", __name__)
+
+    @bp.get("/healthz")
+    def healthz() -> Response:
+        return jsonify(status="ok")
+
+    @bp.get("/readyz")
+    def readyz() -> tuple[Response, int]:
+        ok, checks = ready()
+        return jsonify(status="ready" if ok else "unavailable", checks=checks), 200 if ok else 503
+
+    @bp.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry_factory()), mimetype=CONTENT_TYPE_LATEST)
+
+    return bp
+
+
+class RequestMetrics:
+    """Requests by endpoint and status, and a duration histogram, for one service."""
+
+    def __init__(self, prefix: str) -> None:
+        self.requests = Counter(
+            f"{prefix}_http_requests_total", "HTTP requests by endpoint, method and status.",
+            ["endpoint", "method", "status"],
+        )
+        self.duration = Histogram(
+            f"{prefix}_http_request_duration_seconds", "HTTP request duration by endpoint.",
+            ["endpoint"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+
+    def install(self, app: Flask) -> None:
+        """Record every request of app (endpoint names, never raw paths, as labels)."""
+
+        @app.before_request
+        def _start() -> None:
+            g._started = time.perf_counter()
+
+        @app.after_request
+        def _record(response: Response) -> Response:
+            endpoint = request.endpoint or "unmatched"
+            if endpoint != "ops.metrics" and response.mimetype != "text/event-stream":
+                self.duration.labels(endpoint).observe(time.perf_counter() - g._started)
+            self.requests.labels(endpoint, request.method, str(response.status_code)).inc()
+            return response

@@ -1,0 +1,1 @@
+"""Redis adapter: the event log, submissions, feeds, city state and the ranking."""

@@ -1,0 +1,135 @@
+"""City state, recompute bookkeeping (dirty, pending, inbox) and the atomic commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import redis
+
+from shared.store import keys as K
+from shared.store import lua
+
+
+@dataclass(frozen=True)
+class CityWork:
+    """A consistent snapshot of what a recompute needs."""
+
+    city_id: str
+    rev: str
+    state_json: str | None
+    result_json: str | None
+    items: list[str]  # "<ack ms> <canonical event json>", oldest first
+    index_date: str  # '' while no index.ticked was applied (the methodology's base date)
+    methodology: str
+
+
+@dataclass(frozen=True)
+class Commit:
+    city_id: str
+    rev: str
+    consumed: int
+    state_json: str
+    result_json: str
+    card_json: str
+    score: float | None
+    reason: str
+    index_date: str
+    methodology: str
+    now_ms: int
+    changed: bool
+    history_body: str
+    pillars: Sequence[tuple[str, float | None]]
+    statuses: Sequence[tuple[str, str]]
+    displaced: Sequence[str]
+
+
+@dataclass(frozen=True)
+class CommitOutcome:
+    status: str  # "ok", "conflict" (retry) or "methodology" (this worker is outdated)
+    ranking_version: int = 0
+    old_rank: int | None = None
+    new_rank: int | None = None
+    clean: bool = False
+
+
+class CityStore:
+    """Read a city's work and commit its recompute atomically."""
+
+    def __init__(self, client: redis.Redis, pending_ttl: int = 10, history_length: int = 500,
+                 changes_maxlen: int = 10_000) -> None:
+        self.client = client
+        self.pending_ttl = pending_ttl
+        self.history_length = history_length
+        self.changes_maxlen = changes_maxlen
+        self._commit = client.register_script(lua.COMMIT)
+        self._claim = client.register_script(lua.CLAIM_PENDING)
+        self._mark_all = client.register_script(lua.MARK_ALL_DIRTY)
+
+    def release_pending(self, city: str) -> None:
+        """Clear the queued flag first, so events arriving during the recompute re-queue it."""
+        self.client.delete(K.pending(city))
+
+    def read(self, city: str, max_items: int) -> CityWork:
+        """Return a consistent snapshot of the city's state, result and unapplied events."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.get(K.city_rev(city))
+        pipe.get(K.city_state(city))
+        pipe.get(K.city_result(city))
+        pipe.lrange(K.inbox(city), 0, max_items - 1)
+        pipe.hmget(K.INDEX, "date", "methodology")
+        rev, state, result, items, (date, methodology) = pipe.execute()
+        return CityWork(city, rev or "0", state, result, items, date or "", methodology or "")
+
+    def commit(self, c: Commit) -> CommitOutcome:
+        """Write state, result, rankings, history, change message and statuses, or nothing."""
+        args: list[object] = [
+            c.city_id, c.rev, c.consumed, c.state_json, c.result_json, c.card_json,
+            "" if c.score is None else repr(c.score), c.reason, c.index_date, c.methodology,
+            c.now_ms, "1" if c.changed else "0", c.history_body, self.history_length,
+            self.changes_maxlen, len(c.pillars),
+        ]
+        for code, score in c.pillars:
+            args += [code, "" if score is None else repr(score)]
+        args.append(len(c.statuses))
+        for event_id, status in c.statuses:
+            args += [event_id, status]
+        args.append(len(c.displaced))
+        args.extend(c.displaced)
+        reply = self._commit(keys=[], args=args)
+        if reply[0] != "ok":
+            return CommitOutcome(reply[0])
+        _, version, old_rank, new_rank, clean = reply
+        return CommitOutcome(
+            "ok", int(version), old_rank if old_rank > 0 else None,
+            new_rank if new_rank > 0 else None, bool(clean),
+        )
+
+    def claim_pending(self, cities: Sequence[str]) -> list[str]:
+        """Set the pending flag of cities that lack one; return those (to be enqueued)."""
+        out: list[str] = []
+        for start in range(0, len(cities), 1000):
+            chunk = list(cities[start:start + 1000])
+            out += self._claim(keys=[], args=[self.pending_ttl, *chunk])
+        return out
+
+    def iter_dirty(self) -> Iterator[str]:
+        """Yield cities whose ranking entry is behind their events."""
+        yield from self.client.sscan_iter(K.DIRTY, count=1000)
+
+    def dirty_count(self) -> int:
+        """Return the number of dirty cities."""
+        return int(self.client.scard(K.DIRTY))
+
+    def mark_all_dirty(self) -> int:
+        """Mark every city dirty (full rebuild); return how many are dirty."""
+        return int(self._mark_all(keys=[], args=[]))
+
+    def ensure_methodology(self, version: str) -> bool:
+        """Record the methodology in force; return True if it changed (a full rebuild is due)."""
+        previous = self.client.hget(K.INDEX, "methodology")
+        if previous == version:
+            return False
+        self.client.hset(K.INDEX, "methodology", version)
+        self.mark_all_dirty()
+        return True

@@ -1,0 +1,90 @@
+"""Feed tokens: scoped to cities (or all, for admin feeds), stored only as SHA-256 hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from dataclasses import dataclass
+
+import redis
+
+from shared.events import SLUG_RE
+from shared.store import keys as K
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str
+    cities: frozenset[str] | None  # None: an admin feed that may write every city
+    created_at: float
+
+    @property
+    def admin(self) -> bool:
+        """Tell whether the feed may write every city (and create cities)."""
+        return self.cities is None
+
+    def may_write(self, city: str) -> bool:
+        """Tell whether the feed may write this city."""
+        return self.cities is None or city in self.cities
+
+
+def token_hash(token: str) -> str:
+    """Return the stored form of a token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class FeedStore:
+    """Create, revoke, list and authenticate feeds."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def create(self, name: str, cities: list[str] | None) -> str:
+        """Create a feed and return its token (shown once; only the hash is kept)."""
+        if not SLUG_RE.match(name):
+            raise ValueError(f"feed name {name!r}: must be a lowercase slug")
+        for city in cities or []:
+            if not SLUG_RE.match(city):
+                raise ValueError(f"city {city!r}: must be a lowercase slug")
+        token = "aci_" + secrets.token_urlsafe(32)
+        record = {"cities": None if cities is None else sorted(set(cities)),
+                  "token_sha256": token_hash(token), "created_at": time.time()}
+        if not self.client.hsetnx(K.FEEDS, name, json.dumps(record)):
+            raise ValueError(f"feed {name!r} already exists (revoke it first)")
+        self.client.hset(K.FEED_TOKENS, record["token_sha256"], name)  # type: ignore[arg-type]
+        return token
+
+    def revoke(self, name: str) -> bool:
+        """Delete a feed and its token; return False if there was none."""
+        raw = self.client.hget(K.FEEDS, name)
+        if raw is None:
+            return False
+        record = json.loads(raw)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hdel(K.FEED_TOKENS, record["token_sha256"])
+        pipe.hdel(K.FEEDS, name)
+        pipe.execute()
+        return True
+
+    def list(self) -> list[Feed]:
+        """Return every feed, by name."""
+        out = []
+        for name, raw in sorted(self.client.hgetall(K.FEEDS).items()):
+            out.append(self._feed(name, raw))
+        return out
+
+    def authenticate(self, token: str) -> Feed | None:
+        """Return the feed a token belongs to, or None."""
+        name = self.client.hget(K.FEED_TOKENS, token_hash(token))
+        if name is None:
+            return None
+        raw = self.client.hget(K.FEEDS, name)
+        return None if raw is None else self._feed(name, raw)
+
+    @staticmethod
+    def _feed(name: str, raw: str) -> Feed:
+        record = json.loads(raw)
+        cities = record["cities"]
+        return Feed(name, None if cities is None else frozenset(cities), record["created_at"])

@@ -1,0 +1,58 @@
+"""Redis key names, in one place so every service agrees on them."""
+
+LOG = "aicity:log"  # stream: every accepted event, canonical JSON, field "e"
+CHANGES = "aicity:changes"  # stream: ranking changes for SSE, capped
+CITIES = "aicity:cities"  # set: every city that ever received an event
+DIRTY = "aicity:dirty"  # set: cities with work the ranking does not yet reflect
+BACKLOG = "aicity:backlog"  # integer: events accepted but not yet folded into a score
+INDEX = "aicity:index"  # hash: date, tick (winning tick version), methodology, version, updated_ms
+UNRANKED = "aicity:unranked"  # hash: city -> reason
+RANK_OVERALL = "aicity:rank:overall"  # zset
+FEEDS = "aicity:feeds"  # hash: feed name -> JSON {cities, token_sha256, created_at}
+FEED_TOKENS = "aicity:feed-tokens"  # hash: sha256(token) -> feed name
+STATS = "aicity:stats"  # hash: counters kept in Redis (recomputes, rebuilds)
+
+
+def rank_pillar(pillar: str) -> str:
+    """Return the sorted set of one pillar's ranking."""
+    return f"aicity:rank:pillar:{pillar}"
+
+
+def event(event_id: str) -> str:
+    """Return the hash recording what became of one submitted event."""
+    return f"aicity:ev:{event_id}"
+
+
+def inbox(city: str) -> str:
+    """Return the list of a city's accepted events not yet folded into its state."""
+    return f"aicity:inbox:{city}"
+
+
+def pending(city: str) -> str:
+    """Return the flag saying a recompute of the city is queued."""
+    return f"aicity:pending:{city}"
+
+
+def city_rev(city: str) -> str:
+    """Return the revision counter of a city's stored state (compare-and-set)."""
+    return f"aicity:rev:{city}"
+
+
+def city_state(city: str) -> str:
+    """Return the JSON state (winning entries) of a city."""
+    return f"aicity:state:{city}"
+
+
+def city_result(city: str) -> str:
+    """Return the JSON scoring result (pillars, indicators, projects) of a city."""
+    return f"aicity:result:{city}"
+
+
+def city_card(city: str) -> str:
+    """Return the compact JSON row of a city for ranking tables."""
+    return f"aicity:card:{city}"
+
+
+def city_history(city: str) -> str:
+    """Return the capped list of a city's score and rank over time."""
+    return f"aicity:history:{city}"
