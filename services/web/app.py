@@ -1,0 +1,49 @@
+"""Web service app factory: JSON API, SSE, HTML pages, OpenAPI, ops endpoints."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from services.web import api, stream
+from services.web import metrics as m
+from services.web.collector import PipelineCollector
+from services.web.context import WebContext
+from services.web.openapi import build_openapi
+from shared.logs import configure_logging
+from shared.ops import metrics_registry, ops_blueprint
+from shared.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Create the web Flask app."""
+    settings = settings or Settings.from_env()
+    configure_logging(settings)
+    app = Flask(__name__)
+    ctx = WebContext(settings)
+    app.extensions["aicity"] = ctx
+    app.register_blueprint(api.bp)
+    app.register_blueprint(stream.bp)
+    try:
+        from services.web import views
+    except ImportError:  # pages not built yet
+        views = None  # type: ignore[assignment]
+    if views is not None:
+        app.register_blueprint(views.bp)
+    collector = PipelineCollector(ctx.client)
+    app.register_blueprint(ops_blueprint(ctx.ready, lambda: metrics_registry([collector])))
+    m.HTTP.install(app)
+    openapi = build_openapi(ctx.methodology)
+
+    @app.get("/openapi.json")
+    def openapi_json() -> Response:
+        return jsonify(openapi)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> tuple[Response, int] | HTTPException:
+        if request.path.startswith("/api/") or request.path.startswith("/openapi"):
+            code = exc.code or 500
+            return jsonify(error=exc.description or exc.name, status=code), code
+        return exc
+
+    return app

@@ -1,0 +1,101 @@
+"""Read side of the index: the ranking, city results, history and the change stream."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from shared.scoring.ranking import rank_scores
+from shared.store import keys as K
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    index_date: str | None  # None until an index.ticked: the methodology base date applies
+    ranking_version: int
+    methodology: str | None
+    updated_ms: int | None
+
+
+class RankingReader:
+    """Read what the scoring workers published."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def meta(self) -> IndexMeta:
+        """Return the index date, ranking version, methodology and last update time."""
+        date, version, methodology, updated = self.client.hmget(
+            K.INDEX, "date", "version", "methodology", "updated_ms")
+        return IndexMeta(date, int(version or 0), methodology,
+                         int(updated) if updated else None)
+
+    def ranked(self, pillar: str | None = None) -> tuple[int, list[dict[str, Any]]]:
+        """Return (ranking version, rows with rank) by overall score or one pillar's score.
+
+        Version, scores and cards are read in one transaction, so they agree.
+        """
+        key = K.RANK_OVERALL if pillar is None else K.rank_pillar(pillar)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hget(K.INDEX, "version")
+        pipe.zrange(key, 0, -1, desc=True, withscores=True)
+        version, pairs = pipe.execute()
+        ranked = rank_scores(pairs)
+        cards = self.client.mget([K.city_card(r.city_id) for r in ranked]) if ranked else []
+        rows = []
+        for item, card in zip(ranked, cards):
+            row = json.loads(card) if card else {"city_id": item.city_id}
+            row["rank"] = item.rank
+            if pillar is not None:
+                row["pillar_score"] = item.score
+            rows.append(row)
+        return int(version or 0), rows
+
+    def unranked(self) -> list[dict[str, str]]:
+        """Return cities without an overall score and why, by city id."""
+        return [{"city_id": c, "reason": r} for c, r in sorted(self.client.hgetall(K.UNRANKED).items())]
+
+    def result(self, city: str) -> dict[str, Any] | None:
+        """Return a city's full scoring result, or None if the city is unknown."""
+        raw = self.client.get(K.city_result(city))
+        return None if raw is None else dict(json.loads(raw))
+
+    def ranks_of(self, city: str, score: float | None, pillars: dict[str, float | None]
+                 ) -> tuple[int | None, dict[str, int | None]]:
+        """Return the competition rank of a city overall and in each pillar."""
+        pipe = self.client.pipeline(transaction=True)
+        names = list(pillars)
+        pipe.zcount(K.RANK_OVERALL, f"({score!r}" if score is not None else "+inf", "+inf")
+        for p in names:
+            value = pillars[p]
+            pipe.zcount(K.rank_pillar(p), f"({value!r}" if value is not None else "+inf", "+inf")
+        counts = pipe.execute()
+        overall = counts[0] + 1 if score is not None else None
+        ranks = {p: (c + 1 if pillars[p] is not None else None) for p, c in zip(names, counts[1:])}
+        return overall, ranks
+
+    def history(self, city: str, limit: int = 0) -> list[dict[str, Any]]:
+        """Return a city's score and rank entries, oldest first (the last `limit` if given)."""
+        rows = self.client.lrange(K.city_history(city), -limit if limit else 0, -1)
+        return [json.loads(r) for r in rows]
+
+    def changes_after(self, last_id: str, block_ms: int, count: int = 200
+                      ) -> list[tuple[str, dict[str, Any]]]:
+        """Return ranking changes after a stream id, waiting up to block_ms for one."""
+        reply = self.client.xread({K.CHANGES: last_id}, count=count, block=block_ms)
+        if not reply:
+            return []
+        return [(sid, json.loads(fields["c"])) for sid, fields in reply[0][1]]
+
+    def last_change_id(self) -> str:
+        """Return the newest change stream id ('0-0' if none)."""
+        rows = self.client.xrevrange(K.CHANGES, count=1)
+        return str(rows[0][0]) if rows else "0-0"
+
+    def first_change_id(self) -> str | None:
+        """Return the oldest retained change id (older ones were trimmed)."""
+        rows = self.client.xrange(K.CHANGES, count=1)
+        return str(rows[0][0]) if rows else None
