@@ -41,12 +41,12 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from shared.events import EventCodec  # noqa: E402
-from shared.index import compute_index, load_events  # noqa: E402
-from shared.methodology import Indicator, Methodology, load_methodology  # noqa: E402
-from shared.scoring import normalise, score_city  # noqa: E402
-from shared.scoring.normalise import denormalise  # noqa: E402
-from shared.state import CityState, apply_event  # noqa: E402
+from shared.events import EventCodec, ProjectUpserted
+from shared.index import compute_index, load_events
+from shared.methodology import Indicator, Methodology, load_methodology
+from shared.scoring import normalise, score_city
+from shared.scoring.normalise import denormalise
+from shared.state import CityState, apply_event
 
 SEED = 2025
 INDEX_DATE = date(2025, 6, 30)
@@ -261,7 +261,8 @@ INDICATOR_BIAS: dict[str, dict[str, float]] = {
     "singapore": {"infra.broadband_mbps": 10, "gov.open_data_score": 6},
     "seoul": {"infra.5g_coverage_pct": 10, "infra.latency_ms": 8},
     "dubai": {"infra.5g_coverage_pct": 8},
-    "san-francisco": {"infra.gpu_pflops": 12, "talent.ai_job_postings_per_100k": 10},
+    "san-francisco": {"infra.gpu_pflops": 12, "infra.datacenter_mw": 10,
+                      "talent.ai_job_postings_per_100k": 10},
     "bengaluru": {"talent.ai_graduates": 12, "infra.broadband_mbps": -10},
     "beijing": {"research.ai_papers": 8},
 }
@@ -476,14 +477,14 @@ def round_raw(code: str, value: float) -> float | int:
     """Round a raw indicator value to the precision it is reported with."""
     p = PRECISION[code]
     if p == "int":
-        return int(round(value))
+        return round(value)
     if p == "sig3":
         if value <= 0:
             return 0
-        digits = 2 - int(math.floor(math.log10(value)))
+        digits = 2 - math.floor(math.log10(value))
         out = round(value, digits)
-        return int(out) if out >= 100 else out
-    return round(value, p)
+        return round(out) if out >= 100 else out
+    return round(value, int(p))
 
 
 def spread(target: float, weights: list[float], start: list[float],
@@ -542,12 +543,11 @@ class Generator:
     def profile(self, slug: str) -> tuple[float, dict[str, float]]:
         """Return the city's adoption offset and measured-pillar offsets."""
         if slug in PROFILES:
-            a, rest = PROFILES[slug]
-        else:
-            ba, brest = REGION_BIAS[self.city[slug][3]]
-            a = ba + self.rng.gauss(0, 3.5)
-            rest = tuple(b + self.rng.gauss(0, 7) for b in brest)
-        return a, dict(zip(MEASURED, rest))
+            a, fixed = PROFILES[slug]
+            return a, dict(zip(MEASURED, fixed))
+        ba, bias = REGION_BIAS[self.city[slug][3]]
+        a = ba + self.rng.gauss(0, 3.5)
+        return a, {p: b + self.rng.gauss(0, 7) for p, b in zip(MEASURED, bias)}
 
     # ---------------------------------------------------------- projects
 
@@ -632,7 +632,7 @@ class Generator:
                 "stage": stage, "started_at": started, "deployed_at": deployed,
             })
         # Projects not (or no longer) deployed: announced, pilots and a few retired ones.
-        n_other = round(n_deployed * rng.uniform(0.45, 0.85)) + rng.randint(1, 3)
+        n_other = round(n_deployed * rng.uniform(1.6, 2.6)) + rng.randint(2, 6)
         for _ in range(n_other):
             sector = rng.choices(vocab.sectors, [SECTOR_WEIGHTS[s] for s in vocab.sectors])[0]
             x = rng.random()
@@ -660,7 +660,8 @@ class Generator:
             # A project that reached deployment in 2025 was first reported as a pilot.
             if r["stage"] in vocab.deployed_stages and r["deployed_at"] >= date(2025, 2, 1) \
                     and rng.random() < 0.5:
-                pilot_day = day_between(rng, date(2025, 1, 6), r["deployed_at"] - timedelta(1))
+                pilot_day = day_between(rng, max(date(2025, 1, 6), r["started_at"]),
+                                        r["deployed_at"] - timedelta(days=1))
                 events.append(self._project_event(
                     slug, {**r, "stage": "pilot", "deployed_at": None},
                     stamp(pilot_day, rng, offset), "v1"))
@@ -709,10 +710,13 @@ class Generator:
             weights = [i.weight for i in inds]
             caps = [caps_of(i) for i in inds]
             start = [target + bias.get(c, 0.0) + rng.gauss(0, 7) for c in codes]
+            if "research.top_institutes" in codes:
+                # Few cities host globally top-ranked AI institutions: steeper than the rest.
+                start[codes.index("research.top_institutes")] = 1.6 * (target - 35.0) \
+                    + rng.gauss(0, 4)
             plan = spread(target, weights, start, caps)
             for k, ind in enumerate(inds):
                 raw = round_raw(ind.code, denormalise(plan[k], ind))
-                got = normalise(raw, ind)
                 values[ind.code] = raw
                 rest = list(range(k + 1, len(inds)))
                 if rest:  # absorb the rounding error in the indicators still to come
@@ -723,7 +727,6 @@ class Generator:
                                  [caps[j] for j in rest])
                     for j, v in zip(rest, sub):
                         plan[j] = v
-                del got
         return values
 
     def trim(self, slug: str, overall: float, events: list[dict[str, Any]],
@@ -855,20 +858,21 @@ def verify(out: Path, methodology: Methodology) -> list[str]:
         for code, info in result.indicators.items():
             if not info["derived"]:
                 assert 0.0 <= info["normalised"] < 100.0, (result.city_id, code, info)
-    projects = {(e.city_id, e.data.project_id): e.data for e in events  # type: ignore[union-attr]
-                if e.type == "project.upserted"}
+    projects = {(e.city_id, e.data.project_id): e.data for e in events
+                if isinstance(e.data, ProjectUpserted)}
     sectors = {p.sector for p in projects.values()}
     assert len(projects) >= 5000 and len(sectors) >= 10, (len(projects), len(sectors))
     counts: dict[str, int] = {}
     for e in events:
         counts[e.type] = counts.get(e.type, 0) + 1
-    lines = [f"{len(events)} events: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
-             f"{len(projects)} projects in {len(sectors)} sectors; index date {snap.index_date}",
-             "top 10: " + ", ".join(f"{snap.results[c].profile['name']} {scores[c]:.1f}"
-                                    for c in order[:10]),
-             f"Bengaluru #{bengaluru.rank} ({scores['bengaluru']:.2f}); "
-             f"scores {min(scores.values()):.1f} to {max(scores.values()):.1f}"]
-    return lines
+    names = {c: (r.profile or {}).get("name", c) for c, r in snap.results.items()}
+    return [
+        f"{len(events)} events: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
+        f"{len(projects)} projects in {len(sectors)} sectors; index date {snap.index_date}",
+        "top 10: " + ", ".join(f"{names[c]} {scores[c]:.1f}" for c in order[:10]),
+        (f"Bengaluru #{bengaluru.rank} ({scores['bengaluru']:.2f}); "
+         f"scores {min(scores.values()):.1f} to {max(scores.values()):.1f}"),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

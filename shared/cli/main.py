@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from shared.cli import score
+from shared.cli import bootstrap, feeds, load, replay, run, score
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="aicity", description="AI City Index tools")
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (score,):
+    for module in (score, feeds, load, replay, run, bootstrap):
         module.add_parser(sub)
     return parser
 

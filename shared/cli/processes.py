@@ -1,0 +1,25 @@
+"""The processes of the system, one table shared by `aicity run` and docker-compose.yml."""
+
+from __future__ import annotations
+
+from shared.messaging import QUEUE
+
+# Commands as argv lists, with {placeholders}; docker-compose.yml runs the same ones
+# (a test checks), with ports and hosts from its own environment.
+SERVICES: dict[str, list[str]] = {
+    "ingest": ["gunicorn", "-c", "python:shared.gunicorn_conf", "--workers", "{ingest_workers}",
+               "--bind", "{host}:{ingest_port}", "services.ingest.wsgi:app"],
+    "web": ["gunicorn", "-c", "python:shared.gunicorn_conf", "--workers", "{web_workers}",
+            "--worker-class", "gthread", "--threads", "32", "--bind", "{host}:{web_port}",
+            "services.web.wsgi:app"],
+    "worker": ["celery", "-A", "services.scoring.worker", "worker", "--pool", "solo", "-Q", QUEUE,
+               "--hostname", "{worker_name}@%h", "--without-gossip", "--without-mingle",
+               "--loglevel", "INFO"],
+    "beat": ["celery", "-A", "services.scoring.worker", "beat", "--schedule",
+             "{data_dir}/celerybeat-schedule", "--loglevel", "WARNING"],
+}
+
+
+def command(name: str, **values: object) -> list[str]:
+    """Return the argv of a service with its placeholders filled in."""
+    return [part.format(**values) for part in SERVICES[name]]

@@ -1,0 +1,194 @@
+"""Start real processes for tests: redis-server and the services, on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import redis
+import requests
+
+from shared.cli.processes import command
+from shared.redis_server import redis_args, redis_server_binary
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """Return a TCP port free on loopback right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(cond: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05,
+             what: str = "condition") -> Any:
+    """Poll cond() until it returns something truthy; fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    last_exc: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = cond()
+            if value:
+                return value
+        except Exception as exc:  # noqa: BLE001 - retried until the deadline
+            last_exc = exc
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not met within {timeout} s" + (f" (last error: {last_exc!r})"
+                                                                if last_exc else ""))
+
+
+class RedisProc:
+    """A real redis-server in a temporary directory, AOF on."""
+
+    def __init__(self, data_dir: Path, appendfsync: str = "everysec", port: int | None = None):
+        self.data_dir = data_dir
+        self.appendfsync = appendfsync
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisProc:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [redis_server_binary(), *redis_args(self.port, self.data_dir, self.appendfsync)],
+            stdout=(self.data_dir / "redis.log").open("ab"), stderr=subprocess.STDOUT)
+        client = redis.Redis(port=self.port)
+        wait_for(lambda: client.ping(), 20, what=f"redis on {self.port}")
+        client.close()
+        return self
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(10)
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url, decode_responses=True)
+
+
+class ServiceProc:
+    """One service process (gunicorn app, Celery worker or beat) with its log file."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path):
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServiceProc:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", *self.argv], env=self.env, cwd=REPO,
+            stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class Stack:
+    """Redis, ingest, web, scoring workers and beat as real processes on loopback."""
+
+    def __init__(self, tmp: Path, appendfsync: str = "everysec", http_workers: int = 2,
+                 extra_env: dict[str, str] | None = None):
+        self.tmp = tmp
+        self.redis = RedisProc(tmp / "redis", appendfsync)
+        self.ingest_port = free_port()
+        self.web_port = free_port()
+        self.http_workers = http_workers
+        self.extra_env = extra_env or {}
+        self.services: dict[str, ServiceProc] = {}
+        self.worker_ports: dict[str, int] = {}
+
+    @property
+    def ingest_url(self) -> str:
+        return f"http://127.0.0.1:{self.ingest_port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = dict(os.environ, AICITY_REDIS_URL=self.redis.url, PYTHONUNBUFFERED="1",
+                   PYTHONPATH=str(REPO), **self.extra_env)
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        env.update(extra)
+        return env
+
+    def _values(self) -> dict[str, object]:
+        return {"host": "127.0.0.1", "ingest_port": self.ingest_port, "web_port": self.web_port,
+                "ingest_workers": self.http_workers, "web_workers": self.http_workers,
+                "data_dir": str(self.tmp)}
+
+    def start_service(self, name: str) -> ServiceProc:
+        prom = self.tmp / f"prom-{name}"
+        svc = ServiceProc(name, command(name, **self._values()),
+                          self.env(PROMETHEUS_MULTIPROC_DIR=str(prom)), self.tmp / f"{name}.log")
+        self.services[name] = svc.start()
+        return svc
+
+    def start_worker(self, name: str = "worker1") -> ServiceProc:
+        port = free_port()
+        svc = ServiceProc(name, command("worker", worker_name=name, **self._values()),
+                          self.env(AICITY_WORKER_METRICS_PORT=str(port)), self.tmp / f"{name}.log")
+        self.services[name] = svc.start()
+        self.worker_ports[name] = port
+        wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/metrics", timeout=1).ok, 60,
+                 what=f"{name} metrics")
+        return svc
+
+    def start(self, workers: int = 1, beat: bool = True) -> Stack:
+        self.redis.start()
+        self.start_service("ingest")
+        self.start_service("web")
+        for n in range(1, workers + 1):
+            self.start_worker(f"worker{n}")
+        if beat:
+            self.start_service("beat")
+        for url in (self.ingest_url, self.web_url):
+            wait_for(lambda u=url: requests.get(f"{u}/readyz", timeout=1).status_code == 200,  # type: ignore[misc]
+                     60, what=f"{url}/readyz")
+        return self
+
+    def stop(self) -> None:
+        for svc in reversed(list(self.services.values())):
+            svc.stop()
+        self.redis.kill(signal.SIGTERM)
+
+    def logs(self) -> str:
+        return "\n".join(f"==== {n}\n{s.output()[-3000:]}" for n, s in self.services.items())
+
+    def admin_token(self, name: str = "admin") -> str:
+        from shared.store.feeds import FeedStore
+
+        return FeedStore(self.redis.client()).create(name, None)
+
+    def wait_idle(self, timeout: float = 60) -> None:
+        """Wait until every accepted event is folded into the published ranking."""
+        client = self.redis.client()
+        wait_for(lambda: client.scard("aicity:dirty") == 0
+                 and int(client.get("aicity:backlog") or 0) == 0, timeout, 0.1,
+                 what="scoring caught up")

@@ -1,0 +1,227 @@
+"""The reference dataset (data/reference-2025/) reproduces the published 2025 headline.
+
+The 2025 Global AI City Index (Counterpoint Research) published: top ten Singapore, Seoul,
+Beijing, Dubai, San Francisco, Hong Kong, Tokyo, Abu Dhabi, New York, Shanghai; scores
+Singapore 84, Seoul 82, Beijing 78, Dubai 76, San Francisco 71; Bengaluru 26th.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.events import EventCodec, ProjectUpserted
+from shared.index import IndexSnapshot, compute_index, load_events
+from shared.methodology import load_methodology
+from shared.state import build_states
+
+REPO = Path(__file__).resolve().parents[2]
+DATASET = REPO / "data" / "reference-2025"
+FILES = ("cities.ndjson", "indicators.ndjson", "projects.ndjson", "index.ndjson")
+
+TOP_TEN = ["singapore", "seoul", "beijing", "dubai", "san-francisco", "hong-kong", "tokyo",
+           "abu-dhabi", "new-york", "shanghai"]
+TOP_TEN_NAMES = ["Singapore", "Seoul", "Beijing", "Dubai", "San Francisco", "Hong Kong",
+                 "Tokyo", "Abu Dhabi", "New York", "Shanghai"]
+PUBLISHED = {"singapore": 84, "seoul": 82, "beijing": 78, "dubai": 76, "san-francisco": 71}
+
+
+@pytest.fixture(scope="module")
+def methodology() -> Any:
+    return load_methodology()
+
+
+@pytest.fixture(scope="module")
+def events(methodology: Any) -> list[Any]:
+    return load_events(DATASET, EventCodec(methodology))
+
+
+@pytest.fixture(scope="module")
+def snapshot(events: list[Any], methodology: Any) -> IndexSnapshot:
+    return compute_index(events, methodology)
+
+
+@pytest.fixture(scope="module")
+def projects(events: list[Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Return the final (last-writer-wins) project records per city."""
+    states, _, _ = build_states(events)
+    return {c: {k: p for k, p in s.projects.items() if not p.get("removed")}
+            for c, s in states.items()}
+
+
+# ------------------------------------------------------------------ the headline
+
+
+def test_top_ten_in_published_order(snapshot: IndexSnapshot) -> None:
+    assert [item.city_id for item in snapshot.ranking[:10]] == TOP_TEN
+    assert [item.rank for item in snapshot.ranking[:10]] == list(range(1, 11))
+
+
+def test_published_scores_when_rounded(snapshot: IndexSnapshot) -> None:
+    scores = {item.city_id: item.score for item in snapshot.ranking}
+    assert {c: round(scores[c]) for c in PUBLISHED} == PUBLISHED
+
+
+def test_bengaluru_is_26th_with_clear_margins(snapshot: IndexSnapshot) -> None:
+    ranking = snapshot.ranking
+    assert ranking[25].city_id == "bengaluru" and ranking[25].rank == 26
+    assert ranking[24].score - ranking[25].score >= 0.3
+    assert ranking[25].score - ranking[26].score >= 0.3
+
+
+def test_every_city_is_ranked(snapshot: IndexSnapshot, methodology: Any) -> None:
+    assert len(snapshot.results) == 100
+    assert len(snapshot.ranking) == 100
+    assert snapshot.unranked() == []
+    assert snapshot.index_date == date(2025, 6, 30)
+    for result in snapshot.results.values():
+        for pillar in result.pillars.values():
+            assert pillar.coverage >= methodology.coverage_threshold
+    scores = [item.score for item in snapshot.ranking]
+    assert len(set(scores)) == 100  # no ties
+    assert 15 < min(scores) < 30 and max(scores) < 85  # a realistic spread
+
+
+def test_measured_values_are_not_clamped(snapshot: IndexSnapshot) -> None:
+    for result in snapshot.results.values():
+        for code, info in result.indicators.items():
+            if not info["derived"]:
+                assert 0.0 <= info["normalised"] < 100.0, (result.city_id, code)
+
+
+# ------------------------------------------------------------------ contents
+
+
+def test_cities_are_real_profiles(snapshot: IndexSnapshot) -> None:
+    regions = {"East Asia", "Southeast Asia", "South Asia", "Middle East", "Europe",
+               "North America", "Latin America", "Africa", "Oceania"}
+    for city_id, result in snapshot.results.items():
+        profile = result.profile
+        assert profile is not None
+        assert profile["region"] in regions, city_id
+        assert profile["population"] >= 1_000_000, city_id
+    seoul = snapshot.results["seoul"].profile
+    assert seoul is not None and (seoul["name"], seoul["country"]) == ("Seoul", "KR")
+    assert abs(seoul["lat"] - 37.57) < 0.1 and abs(seoul["lon"] - 126.98) < 0.1
+    bengaluru = snapshot.results["bengaluru"].profile
+    assert bengaluru is not None and bengaluru["country"] == "IN"
+
+
+def test_event_counts_and_unique_ids(events: list[Any]) -> None:
+    ids = [e.event_id for e in events]
+    assert len(ids) == len(set(ids))
+    counts = Counter(e.type for e in events)
+    assert counts["city.upserted"] == 100
+    assert counts["index.ticked"] == 1
+    assert counts["project.upserted"] >= 5000
+    assert counts["indicator.observed"] >= 100 * 15
+
+
+def test_timestamps_are_fixed_and_before_the_index_date(events: list[Any]) -> None:
+    for e in events:
+        assert e.occurred_at.utcoffset() is not None
+        assert e.occurred_at.year == 2025
+        if e.type != "index.ticked":
+            assert e.occurred_at.date() < date(2025, 6, 30)
+        if isinstance(e.data, ProjectUpserted):
+            assert e.data.started_at <= e.occurred_at.date()
+            if e.data.deployed_at is not None:
+                assert e.data.started_at <= e.data.deployed_at <= e.occurred_at.date()
+
+
+def test_projects_volume_and_sectors(projects: dict[str, dict[str, dict[str, Any]]],
+                                     methodology: Any) -> None:
+    every = [p for city in projects.values() for p in city.values()]
+    assert len(every) >= 5000
+    sectors = {p["sector"] for p in every}
+    assert len(sectors) >= 10 and sectors <= set(methodology.projects.sectors)
+    assert {p["owner"] for p in every} == {"public", "private", "partnership"}
+    deployed = [p for p in every if p["stage"] in methodology.projects.deployed_stages]
+    assert deployed and all(p["deployed_at"] for p in deployed)
+
+
+@pytest.mark.parametrize(("city", "organization", "name"), [
+    ("seoul", "SK Telecom", "A. (A-dot)"),
+    ("seoul", "SK Telecom", "AI data centre"),
+    ("seoul", "SK Telecom", "AI app market"),
+    ("seoul", "Naver", "Biometric"),
+    ("seoul", "Naver", "Clova AI healthcare"),
+    ("seoul", "Kakao", "X-ray"),
+    ("seoul", "Kakao", "KoGPT 2.0"),
+    ("seoul", "Samsung Medical Center", "Liver-transplant"),
+    ("seoul", "Samsung Medical Center", "speech recognition"),
+    ("seoul", "LG Electronics", "On-device AI"),
+    ("singapore", "AI Singapore", "healthcare"),
+    ("singapore", "AI Singapore", "transport"),
+    ("singapore", "AI Singapore", "telecoms"),
+])
+def test_named_projects_present(projects: dict[str, dict[str, dict[str, Any]]], city: str,
+                                organization: str, name: str) -> None:
+    hits = [p for p in projects[city].values()
+            if p["organization"] == organization and name.lower() in p["name"].lower()]
+    assert hits, f"{city}: no {organization} project named like {name!r}"
+    if city == "singapore":
+        assert all(p["owner"] == "public" for p in hits)
+
+
+def test_singapore_government_led_seoul_private_led(
+        projects: dict[str, dict[str, dict[str, Any]]]) -> None:
+    sg = Counter(p["owner"] for p in projects["singapore"].values())
+    kr = Counter(p["owner"] for p in projects["seoul"].values())
+    assert sg["public"] > sg["private"] + sg["partnership"]
+    assert kr["private"] > kr["public"] + kr["partnership"]
+    sg_sectors = {p["sector"] for p in projects["singapore"].values()
+                  if p["organization"] == "AI Singapore"}
+    assert {"health", "transport", "telecom"} <= sg_sectors
+
+
+# ------------------------------------------------------------------ the console command
+
+
+def _score_rows(stdout: str) -> list[list[str]]:
+    rows = []
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in re.split(r"[│|┃]", line)]
+        cells = [c for c in cells if c]
+        if cells and cells[0].isdigit():
+            rows.append(cells)
+    return rows
+
+
+def test_aicity_score_prints_the_headline() -> None:
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "COLUMNS": "160"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "shared.cli.main", "score", "data/reference-2025", "--top", "30"],
+        cwd=REPO, env=env, capture_output=True, text=True, encoding="utf-8", timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = _score_rows(proc.stdout)
+    assert len(rows) == 30
+    assert [r[1] for r in rows[:10]] == TOP_TEN_NAMES
+    assert [int(r[0]) for r in rows] == list(range(1, 31))
+    assert [round(float(r[3])) for r in rows[:5]] == [84, 82, 78, 76, 71]
+    assert rows[25][:2] == ["26", "Bengaluru"]
+    assert "100 ranked, 0 unranked" in proc.stdout
+
+
+# ------------------------------------------------------------------ determinism
+
+
+def test_generator_is_deterministic(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(DATASET / "generate.py"), "--out", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for name in FILES:
+        assert (tmp_path / name).read_bytes() == (DATASET / name).read_bytes(), name
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES)
