@@ -126,24 +126,32 @@ class FiniteNumber(fields.Field[float]):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.make_error("invalid")
-        if not math.isfinite(value):
+        try:
+            number = float(value)  # a huge JSON integer overflows here
+        except OverflowError as exc:
+            raise self.make_error("not_finite") from exc
+        if not math.isfinite(number):
             raise self.make_error("not_finite")
-        return float(value)
+        return number
 
 
 class StrictInteger(fields.Field[int]):
     """A JSON integer (not a string, bool or float)."""
 
     default_error_messages: types.ErrorMessages = {  # noqa: RUF012 - marshmallow's hook
-        "invalid": "must be an integer"
+        "invalid": "must be an integer",
+        "too_large": "must be an integer below 2**53",
     }
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
-                return int(value)
-            raise self.make_error("invalid")
-        return value
+                value = int(value)
+            else:
+                raise self.make_error("invalid")
+        if abs(value) >= 2**53:  # beyond what JSON consumers read exactly
+            raise self.make_error("too_large")
+        return int(value)
 
 
 class StrictString(fields.String):

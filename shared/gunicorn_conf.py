@@ -9,7 +9,7 @@ shutil.rmtree(_dir, ignore_errors=True)  # stale files from a previous run would
 os.makedirs(_dir, exist_ok=True)
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = _dir
 
-from prometheus_client import multiprocess  # noqa: E402  (after the env var, on purpose)
+from prometheus_client import multiprocess
 
 accesslog = None
 graceful_timeout = 10
@@ -18,4 +18,4 @@ timeout = 120
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]
     """Drop a dead worker's live gauges."""
-    multiprocess.mark_process_dead(worker.pid)
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

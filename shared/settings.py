@@ -35,7 +35,7 @@ class Settings:
             raw = env.get(f"AICITY_{f.name.upper()}")
             if raw is None:
                 continue
-            kind = type(f.default)
+            kind: Any = type(f.default)
             try:
                 if kind is bool:
                     values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")

@@ -39,8 +39,8 @@ def _scope_error(event: Event, feed: Feed, existing: set[str]) -> dict[str, list
     if not feed.may_write(event.city_id):
         return {"city_id": [f"feed {feed.name!r} may not write city {event.city_id!r}"]}
     if event.type == CITY_UPSERTED and not feed.admin and event.city_id not in existing:
-        return {"city_id": [f"city {event.city_id!r} does not exist; only an admin feed may "
-                            "create a city"]}
+        return {"city_id": [(f"city {event.city_id!r} does not exist; only an admin feed may "
+                            "create a city")]}
     return None
 
 

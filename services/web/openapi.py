@@ -8,7 +8,12 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from shared.events import CityUpsertedSchema, EnvelopeSchema, IndexTickedSchema, ProjectRemovedSchema
+from shared.events import (
+    CityUpsertedSchema,
+    EnvelopeSchema,
+    IndexTickedSchema,
+    ProjectRemovedSchema,
+)
 from shared.methodology import Methodology
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 import time
 from pathlib import Path
 from types import FrameType
@@ -54,7 +53,7 @@ def wait_ready(url: str, timeout: float = 60.0) -> None:
 def admin_token(client: object, data_dir: Path) -> str:
     """Return the admin feed's token, creating the feed (token kept in data-dir, mode 600)."""
     token_file = data_dir / "admin-token"
-    feeds = FeedStore(client)  # type: ignore[arg-type]
+    feeds = FeedStore(client)
     if token_file.is_file():
         token = token_file.read_text().strip()
         if feeds.authenticate(token) is not None:

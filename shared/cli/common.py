@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-import redis
-
 from shared.settings import Settings
-from shared.store.connection import redis_client
+from shared.store.connection import Client, redis_client
 
 
 def add_redis_arg(p: argparse.ArgumentParser) -> None:
@@ -23,6 +21,6 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings.from_env(**overrides)
 
 
-def client_from(args: argparse.Namespace) -> redis.Redis:
+def client_from(args: argparse.Namespace) -> Client:
     """Return a Redis client for the command."""
     return redis_client(settings_from(args))

@@ -18,15 +18,23 @@ def adoption_measures(
 ) -> dict[str, float]:
     """Compute the derived adoption measures; a measure with no data is left out."""
     vocab = methodology.projects
-    live = [p for p in active_projects(projects) if p["stage"] != "retired"]
+    # As of the index date: projects not yet started do not count, and a deployment dated
+    # after the index date has not happened yet.
+    live = [p for p in active_projects(projects)
+            if p["stage"] != "retired" and date.fromisoformat(p["started_at"]) <= index_date]
     if not live:
         return {}
-    deployed = [p for p in live if p["stage"] in vocab.deployed_stages]
     window_start = index_date - timedelta(days=methodology.speed_window_days)
+    deployed = []
     recent = 0
-    for p in deployed:
+    for p in live:
+        if p["stage"] not in vocab.deployed_stages:
+            continue
         reached = date.fromisoformat(p["deployed_at"] or p["started_at"])
-        if window_start < reached <= index_date:
+        if reached > index_date:
+            continue
+        deployed.append(p)
+        if window_start < reached:
             recent += 1
     public = sum(1 for p in live if p["owner"] == "public")
     private = sum(1 for p in live if p["owner"] == "private")

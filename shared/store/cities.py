@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-import redis
-
 from shared.store import keys as K
 from shared.store import lua
+from shared.store.connection import Client
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ class CommitOutcome:
 class CityStore:
     """Read a city's work and commit its recompute atomically."""
 
-    def __init__(self, client: redis.Redis, pending_ttl: int = 10, history_length: int = 500,
+    def __init__(self, client: Client, pending_ttl: int = 10, history_length: int = 500,
                  changes_maxlen: int = 10_000) -> None:
         self.client = client
         self.pending_ttl = pending_ttl

@@ -7,11 +7,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-
 from shared.events import INDEX_TICKED, Event
 from shared.store import keys as K
 from shared.store import lua
+from shared.store.connection import Client
 
 
 def canonical_json(raw: dict[str, Any]) -> str:
@@ -29,7 +28,7 @@ class AppendResult:
 class EventLog:
     """Append validated events atomically; read submissions and the log back."""
 
-    def __init__(self, client: redis.Redis, pending_ttl: int = 10) -> None:
+    def __init__(self, client: Client, pending_ttl: int = 10) -> None:
         self.client = client
         self.pending_ttl = pending_ttl
         self._append = client.register_script(lua.APPEND)

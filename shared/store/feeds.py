@@ -8,10 +8,9 @@ import secrets
 import time
 from dataclasses import dataclass
 
-import redis
-
 from shared.events import SLUG_RE
 from shared.store import keys as K
+from shared.store.connection import Client
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ def token_hash(token: str) -> str:
 class FeedStore:
     """Create, revoke, list and authenticate feeds."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: Client) -> None:
         self.client = client
 
     def create(self, name: str, cities: list[str] | None) -> str:
@@ -53,7 +52,7 @@ class FeedStore:
                   "token_sha256": token_hash(token), "created_at": time.time()}
         if not self.client.hsetnx(K.FEEDS, name, json.dumps(record)):
             raise ValueError(f"feed {name!r} already exists (revoke it first)")
-        self.client.hset(K.FEED_TOKENS, record["token_sha256"], name)  # type: ignore[arg-type]
+        self.client.hset(K.FEED_TOKENS, record["token_sha256"], name)
         return token
 
     def revoke(self, name: str) -> bool:

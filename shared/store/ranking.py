@@ -6,10 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-
 from shared.scoring.ranking import rank_scores
 from shared.store import keys as K
+from shared.store.connection import Client
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,7 @@ class IndexMeta:
 class RankingReader:
     """Read what the scoring workers published."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: Client) -> None:
         self.client = client
 
     def meta(self) -> IndexMeta:

@@ -305,7 +305,6 @@ def test_deployed_count_and_sector_breadth_count_only_deployed_and_scaled(
         (date(2025, 9, 1), 1),  # p1 deployed 2024-09-01 is exactly at the open window start
         (date(2026, 1, 1), 0),  # p3 (2025-01-01) sits exactly on the window start: excluded
         (date(2025, 1, 1), 2),  # p3 on the index date itself: included
-        (date(2000, 1, 1), 0),
     ],
 )
 def test_speed_counts_deployments_in_the_window_before_the_given_index_date(
@@ -313,6 +312,21 @@ def test_speed_counts_deployments_in_the_window_before_the_given_index_date(
 ) -> None:
     state = build.state(portfolio(build))
     assert adoption_measures(state.projects, methodology, index_date)["speed"] == speed
+
+
+def test_projects_not_yet_started_or_deployed_at_the_index_date_do_not_count(
+    build, methodology
+) -> None:
+    state = build.state(portfolio(build))
+    assert adoption_measures(state.projects, methodology, date(2000, 1, 1)) == {}
+    later = build.project("late", sector="energy", stage="deployed", started_at="2025-01-01",
+                          deployed_at="2026-03-01")
+    with_late = build.state([*portfolio(build), later])
+    at = date(2025, 6, 30)
+    before = adoption_measures(state.projects, methodology, at)
+    after = adoption_measures(with_late.projects, methodology, at)
+    assert after["deployed_projects"] == before["deployed_projects"]
+    assert after["speed"] == before["speed"]
 
 
 def test_index_date_not_the_clock_drives_the_score(build, methodology) -> None:
