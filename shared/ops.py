@@ -23,6 +23,8 @@ from prometheus_client import (
 from prometheus_client.registry import Collector
 
 ReadyCheck = Callable[[], tuple[bool, dict[str, str]]]
+# The method label comes from the client: anything else is counted as "other".
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def metrics_registry(extra: list[Collector] | None = None) -> CollectorRegistry:
@@ -86,5 +88,6 @@ class RequestMetrics:
             endpoint = request.endpoint or "unmatched"
             if endpoint != "ops.metrics" and response.mimetype != "text/event-stream":
                 self.duration.labels(endpoint).observe(time.perf_counter() - g._started)
-            self.requests.labels(endpoint, request.method, str(response.status_code)).inc()
+            method = request.method if request.method in HTTP_METHODS else "other"
+            self.requests.labels(endpoint, method, str(response.status_code)).inc()
             return response

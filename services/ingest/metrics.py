@@ -1,16 +1,42 @@
 """Prometheus metrics of the ingest service, declared once."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from prometheus_client import Counter, Histogram
 
+from shared.events import EVENT_TYPES
 from shared.ops import RequestMetrics
 
+OUTCOMES = ("accepted", "duplicate", "rejected_validation", "rejected_scope")
+
+
+class _EventCounter(Counter):
+    """A counter whose `type` label only takes known event types.
+
+    The type of a rejected event comes from untrusted input; any other value is
+    counted as "invalid" so a feed cannot create unbounded series.
+    """
+
+    def labels(self, *values: Any, **kw: Any) -> Any:
+        if values and values[0] not in EVENT_TYPES:
+            values = ("invalid", *values[1:])
+        if "type" in kw and kw["type"] not in EVENT_TYPES:
+            kw["type"] = "invalid"
+        return super().labels(*values, **kw)
+
+
 HTTP = RequestMetrics("aicity_ingest")
-EVENTS = Counter(
+EVENTS = _EventCounter(
     "aicity_ingest_events_total",
     "Submitted events by type and outcome (accepted, duplicate, rejected_validation, "
     "rejected_scope).",
     ["type", "outcome"],
 )
+for _kind in EVENT_TYPES:  # series exist at 0 from the start, so rate() sees the first event
+    for _outcome in OUTCOMES:
+        EVENTS.labels(_kind, _outcome)
 BATCH_SIZE = Histogram(
     "aicity_ingest_batch_size", "Events per POST /v1/events request.",
     buckets=(1, 2, 5, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000),

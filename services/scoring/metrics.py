@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from shared.messaging import RECOMPUTE_CITY, SWEEP
+
 EVENTS_APPLIED = Counter(
     "aicity_scoring_events_applied_total",
     "Events folded into city state, by outcome (applied or superseded by a later event).",
@@ -51,3 +53,13 @@ LAST_RECOMPUTE = Gauge(
     "aicity_scoring_last_recompute_timestamp_seconds",
     "Unix time of this worker's last committed recompute.",
 )
+
+# Labelled series exist at 0 from the start: rate()/increase() then see the first increment
+# and alert rules do not depend on a series appearing.
+for _outcome in ("applied", "superseded"):
+    EVENTS_APPLIED.labels(_outcome)
+for _result in ("changed", "unchanged"):
+    RECOMPUTES.labels(_result)
+for _task in (RECOMPUTE_CITY, SWEEP):
+    TASK_FAILURES.labels(_task)
+    TASK_RETRIES.labels(_task)

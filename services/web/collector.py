@@ -9,7 +9,11 @@ import redis
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from shared.messaging import QUEUE
 from shared.store import keys as K
+
+# kombu's Redis transport keeps one list per priority step: "<queue>" and "<queue>\x06\x16<p>".
+_QUEUE_KEYS = [QUEUE] + [f"{QUEUE}\x06\x16{p}" for p in (3, 6, 9)]
 
 
 class PipelineCollector(Collector):
@@ -41,7 +45,10 @@ class PipelineCollector(Collector):
         pipe.zcard(K.RANK_OVERALL)
         pipe.hlen(K.UNRANKED)
         pipe.scard(K.CITIES)
-        log_len, dirty, backlog, (version, updated), ranked, unranked, cities = pipe.execute()
+        for key in _QUEUE_KEYS:
+            pipe.llen(key)
+        (log_len, dirty, backlog, (version, updated), ranked, unranked, cities,
+         *queued) = pipe.execute()
         oldest_ms = None
         sample = c.srandmember(K.DIRTY, 200) or []
         if sample:
@@ -75,6 +82,12 @@ class PipelineCollector(Collector):
         g.add_metric(["unranked"], unranked)
         g.add_metric(["known"], cities)
         yield g
+        # Named as the celery-exporter names it, so its community dashboards and alerts work.
+        q = GaugeMetricFamily("celery_queue_length",
+                              "Celery messages waiting in the broker queue (recompute triggers).",
+                              labels=["queue_name"])
+        q.add_metric([QUEUE], sum(queued))
+        yield q
         yield gauge("aicity_redis_used_memory_bytes", "Redis used memory.", mem["used_memory"])
         yield gauge("aicity_redis_aof_enabled", "1 if Redis appends to its AOF.",
                     int(persistence.get("aof_enabled", 0)))

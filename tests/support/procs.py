@@ -144,9 +144,12 @@ class Stack:
                 "data_dir": str(self.tmp)}
 
     def start_service(self, name: str) -> ServiceProc:
-        prom = self.tmp / f"prom-{name}"
-        svc = ServiceProc(name, command(name, **self._values()),
-                          self.env(PROMETHEUS_MULTIPROC_DIR=str(prom)), self.tmp / f"{name}.log")
+        # Multiprocess mode only for the gunicorn services (their config creates the dir);
+        # beat imports the scoring metrics and would crash on a missing directory.
+        extra = ({"PROMETHEUS_MULTIPROC_DIR": str(self.tmp / f"prom-{name}")}
+                 if name in ("ingest", "web") else {})
+        svc = ServiceProc(name, command(name, **self._values()), self.env(**extra),
+                          self.tmp / f"{name}.log")
         self.services[name] = svc.start()
         return svc
 

@@ -1,0 +1,51 @@
+# AI City Index. `make help` lists the targets.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: help install run test test-unit test-integration test-e2e lint typecheck bench score compose-check clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*; touch $@
+
+install: $(STAMP)  ## create the virtualenv and install the project with its dev tools
+
+run: $(STAMP)  ## start everything on an embedded Redis, load the reference data, print URLs
+	$(BIN)/aicity run
+
+test: $(STAMP) lint typecheck  ## lint, type-check and run every test (unit, integration, e2e, browser)
+	$(BIN)/pytest
+
+test-unit: $(STAMP)  ## fast pure tests only
+	$(BIN)/pytest tests/unit
+
+test-integration: $(STAMP)  ## tests against a real redis-server and Celery workers
+	$(BIN)/pytest tests/integration
+
+test-e2e: $(STAMP)  ## the whole stack as processes, and the browser tests
+	$(BIN)/pytest tests/e2e
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check shared services tests bench
+
+typecheck: $(STAMP)  ## mypy (strict) on shared/
+	$(BIN)/mypy shared
+
+bench: $(STAMP)  ## throughput and latency benchmark; prints figures for BENCHMARKS.md
+	$(BIN)/python bench/bench.py
+
+score: $(STAMP)  ## compute the reference index offline
+	$(BIN)/aicity score data/reference-2025
+
+compose-check:  ## validate docker-compose.yml offline
+	docker-compose -f docker-compose.yml --profile ops config -q
+
+clean:  ## remove local data (var/) and caches
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache tests/artifacts

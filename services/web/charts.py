@@ -1,0 +1,149 @@
+"""Geometry for the pages' hand-written SVG charts: pure functions, no Flask.
+
+Horizontal positions are percentages of the chart's width and vertical ones are pixels, so
+an SVG drawn without a viewBox stretches to any screen width while its text keeps its size.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+def nice_step(span: float, count: int) -> float:
+    """Return a round tick step (1, 2, 2.5 or 5 times a power of ten) for about count ticks."""
+    if span <= 0 or count <= 0:
+        return 1.0
+    raw = span / count
+    power = 10 ** math.floor(math.log10(raw))
+    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if raw <= m * power:
+            return m * power
+    return 10 * power
+
+
+def nice_domain(values: Sequence[float], count: int = 4, lo: float | None = None,
+                hi: float | None = None, pad: float = 0.0) -> tuple[float, float, float]:
+    """Return (low, high, step): a domain covering values, widened to whole steps and clamped."""
+    vmin, vmax = min(values) - pad, max(values) + pad
+    if vmax - vmin < 1e-9:
+        vmin, vmax = vmin - 1, vmax + 1
+    step = nice_step(vmax - vmin, count)
+    low, high = math.floor(vmin / step) * step, math.ceil(vmax / step) * step
+    if lo is not None:
+        low = max(lo, low)
+    if hi is not None:
+        high = min(hi, high)
+    return low, high, step
+
+
+def ticks(low: float, high: float, step: float) -> list[float]:
+    """Return the tick values from low to high (inclusive) every step."""
+    n = int(round((high - low) / step))
+    return [round(low + i * step, 10) for i in range(n + 1)]
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float  # percent of width
+    y: float  # pixels from the top
+    value: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Segment:
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+
+@dataclass(frozen=True)
+class Tick:
+    pos: float  # percent (x axis) or pixels (y axis)
+    label: str
+    anchor: str = "middle"
+
+
+@dataclass(frozen=True)
+class LineChart:
+    height: int
+    points: list[Point] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
+    xticks: list[Tick] = field(default_factory=list)
+    yticks: list[Tick] = field(default_factory=list)
+    plot_top: int = 0
+    plot_bottom: int = 0
+
+
+def _when(ms: float, span_ms: float) -> str:
+    t = datetime.fromtimestamp(ms / 1000, UTC)
+    if span_ms < 2 * 86_400_000:
+        return t.strftime("%d %b %H:%M")
+    return t.strftime("%d %b %Y")
+
+
+def line_chart(series: Sequence[tuple[float, float | None]], height: int = 180,
+               invert: bool = False, lo: float | None = None, hi: float | None = None,
+               fmt: str = "{:.0f}", label_fmt: str = "{:.1f}") -> LineChart:
+    """Lay out (time in ms, value or None) points; None breaks the line; invert for ranks."""
+    known = [(t, v) for t, v in series if v is not None]
+    if not known:
+        return LineChart(height=height)
+    top, bottom = 12, height - 22
+    low, high, step = nice_domain([v for _, v in known], 4, lo, hi, pad=0.5)
+    t0, t1 = min(t for t, _ in known), max(t for t, _ in known)
+    span = t1 - t0
+
+    def x(t: float) -> float:
+        return 50.0 if span == 0 else 4.0 + (t - t0) / span * 92.0
+
+    def y(v: float) -> float:
+        frac = (v - low) / (high - low)
+        return bottom - (1 - frac if invert else frac) * (bottom - top)
+
+    points: list[Point] = []
+    segments: list[Segment] = []
+    prev: Point | None = None
+    for t, v in series:
+        if v is None:
+            prev = None
+            continue
+        p = Point(round(x(t), 3), round(y(v), 2), v,
+                  f"{_when(t, max(span, 1))}: {label_fmt.format(v)}")
+        if prev is not None:
+            segments.append(Segment(prev.x, prev.y, p.x, p.y))
+        points.append(p)
+        prev = p
+    yticks = [Tick(round(y(v), 2), fmt.format(v), "start") for v in ticks(low, high, step)]
+    if span == 0:
+        xticks = [Tick(50.0, _when(t0, 1))]
+    else:
+        xticks = [Tick(0.0, _when(t0, span), "start"), Tick(100.0, _when(t1, span), "end")]
+    return LineChart(height, points, segments, xticks, yticks, top, bottom)
+
+
+@dataclass(frozen=True)
+class Piece:
+    key: str
+    index: int  # position of key in the segment order, for a colour class
+    x: float  # percent
+    width: float  # percent
+    value: float
+
+
+def stack(values: dict[str, float], order: Sequence[str], total: float) -> list[Piece]:
+    """Lay out one stacked bar: a piece per key in order, as percentages of total."""
+    pieces: list[Piece] = []
+    x = 0.0
+    for i, key in enumerate(order):
+        v = values.get(key, 0)
+        if not v:
+            continue
+        w = 100.0 * v / total if total else 0.0
+        pieces.append(Piece(key, i, round(x, 3), round(w, 3), v))
+        x += w
+    return pieces

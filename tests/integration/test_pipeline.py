@@ -1,0 +1,280 @@
+"""Ingest -> Celery scoring -> ranking on a real Redis and a real worker."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from shared.methodology import load_methodology
+from shared.store import keys as K
+from tests.integration.conftest import Pipeline
+from tests.support.events import city, event, indicator
+from tests.support.procs import REPO, wait_for
+
+pytestmark = pytest.mark.integration
+M = load_methodology()
+
+
+def full_city(city_id: str, level: float = 0.5, region: str = "East Asia") -> list[dict[str, Any]]:
+    """Events giving a city every indicator at `level` between goalposts, and 30 projects."""
+    events = [city(city_id, region=region)]
+    for code in M.observed_indicator_codes():
+        ind = M.indicator(code)
+        events.append(indicator(city_id, code, ind.lo + (ind.hi - ind.lo) * level))
+    for k in range(30):
+        events.append(event("project.upserted", city_id, {
+            "project_id": f"{city_id}-p{k}", "name": f"Project {k}", "organization": "Org",
+            "sector": M.projects.sectors[k % 12], "owner": ("public", "private")[k % 2],
+            "stage": ("deployed", "scaled", "pilot")[k % 3], "started_at": "2024-09-01",
+            "deployed_at": "2025-02-01"}))
+    return events
+
+
+def ranking(p: Pipeline) -> dict[str, Any]:
+    return dict(p.web.get("/api/v1/rankings").get_json())
+
+
+def score_of(p: Pipeline, city_id: str) -> float | None:
+    for item in ranking(p)["items"]:
+        if item["city_id"] == city_id:
+            return float(item["score"])
+    return None
+
+
+def test_indicator_change_is_visible_in_rankings_and_on_sse(pipeline: Pipeline) -> None:
+    p = pipeline
+    assert p.ingest.post("/v1/events", json=full_city("alpha") + full_city("beta", 0.6),
+                         headers=p.auth()).status_code == 202
+    wait_for(lambda: score_of(p, "alpha") is not None and score_of(p, "beta") is not None, 20)
+    assert score_of(p, "beta") > score_of(p, "alpha")  # type: ignore[operator]
+    before = score_of(p, "alpha")
+    last_id = p.stack.redis.client().xrevrange(K.CHANGES, count=1)[0][0]
+    # Raise alpha's data-centre capacity to the top goalpost.
+    change = indicator("alpha", "infra.datacenter_mw", 2000, at="2025-06-01T00:00:00Z")
+    resp = p.ingest.post("/v1/events", json=change, headers=p.auth())
+    assert resp.status_code == 202 and resp.get_json()["accepted"] == 1
+    wait_for(lambda: score_of(p, "alpha") != before, 10, what="score moved")
+    assert score_of(p, "alpha") > before  # type: ignore[operator]
+    status = wait_for(lambda: (s := p.ingest.get(f"/v1/events/{change['event_id']}").get_json())
+                      and s["scored"] and s, 10)
+    assert status["status"] == "applied"
+    assert status["ranking_version"] <= ranking(p)["ranking_version"]
+    # The stream resumes after the last id seen and carries alpha's change.
+    stream = p.web.get("/api/v1/stream?once=1", headers={"Last-Event-ID": last_id})
+    assert stream.mimetype == "text/event-stream"
+    body = b""
+    for chunk in stream.response:  # type: ignore[attr-defined]
+        body += chunk
+        if b"event: change" in body and b"\n\n" in body.split(b"event: change", 1)[1]:
+            break
+    stream.close()
+    text = body.decode()
+    data = json.loads(text.split("event: change\ndata: ", 1)[1].split("\n", 1)[0])
+    assert data["city_id"] == "alpha" and data["score"] == score_of(p, "alpha")
+
+
+def test_burst_for_one_city_is_coalesced(pipeline: Pipeline) -> None:
+    p = pipeline
+    assert p.ingest.post("/v1/events", json=full_city("gamma"), headers=p.auth()).status_code == 202
+    wait_for(lambda: score_of(p, "gamma") is not None, 20)
+    p.stack.wait_idle(30)
+    before = p.worker_metric("aicity_scoring_recomputes_total")
+    burst = [indicator("gamma", "research.ai_papers", 100 + n,
+                       at=f"2025-06-01T00:00:{n % 60:02d}.{n:06d}Z") for n in range(1000)]
+    for start in range(0, 1000, 100):
+        assert p.ingest.post("/v1/events", json=burst[start:start + 100],
+                             headers=p.auth()).status_code == 202
+    p.stack.wait_idle(30)
+    recomputes = p.worker_metric("aicity_scoring_recomputes_total") - before
+    assert 1 <= recomputes <= 100, recomputes  # far fewer than 1,000
+    # The winner is the latest occurred_at, whatever order the batches were folded in.
+    result = p.web.get("/api/v1/cities/gamma").get_json()
+    latest = max(burst, key=lambda e: (e["occurred_at"], e["event_id"]))
+    assert result["indicators"]["research.ai_papers"]["raw"] == latest["data"]["value"]
+
+
+def _cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "shared.cli.main", *args, "--redis-url", url],
+                          capture_output=True, text=True, cwd=REPO, timeout=60)
+
+
+def test_feed_scoping_and_revocation(pipeline: Pipeline) -> None:
+    p = pipeline
+    assert p.ingest.post("/v1/events", json=full_city("city-a") + full_city("city-b"),
+                         headers=p.auth()).status_code == 202
+    created = _cli("feeds", "create", "feed-a", "--cities", "city-a", url=p.redis.url)
+    assert created.returncode == 0, created.stderr
+    token_a = created.stdout.strip()
+    assert token_a.startswith("aci_")
+    stored = p.redis.client().hgetall(K.FEEDS)["feed-a"]
+    assert token_a not in stored and token_a not in json.dumps(p.redis.client().hgetall(K.FEED_TOKENS))
+
+    # A write to city B only: 403, nothing stored.
+    log_len = p.redis.client().xlen(K.LOG)
+    resp = p.ingest.post("/v1/events", json=indicator("city-b", "gov.open_data_score", 1),
+                         headers=p.auth(token_a))
+    assert resp.status_code == 403
+    assert "may not write city 'city-b'" in resp.get_json()["results"][0]["errors"]["city_id"][0]
+    assert p.redis.client().xlen(K.LOG) == log_len
+    # Mixed: A accepted, B rejected with the reason.
+    resp = p.ingest.post("/v1/events", headers=p.auth(token_a), json=[
+        indicator("city-a", "gov.open_data_score", 99), indicator("city-b", "gov.open_data_score", 1)])
+    body = resp.get_json()
+    assert resp.status_code == 202 and body["accepted"] == 1 and body["rejected"] == 1
+    # Creating a new city needs an admin feed.
+    resp = p.ingest.post("/v1/events", json=city("city-a2"), headers=p.auth(token_a))
+    assert resp.status_code == 403
+    # No token, a wrong token, a revoked token: 401.
+    assert p.ingest.post("/v1/events", json=city("x")).status_code == 401
+    assert p.ingest.post("/v1/events", json=city("x"), headers=p.auth("aci_wrong")).status_code == 401
+    listed = _cli("feeds", "list", url=p.redis.url)
+    assert "feed-a\tcity-a" in listed.stdout and token_a not in listed.stdout
+    assert _cli("feeds", "revoke", "feed-a", url=p.redis.url).returncode == 0
+    resp = p.ingest.post("/v1/events", json=indicator("city-a", "gov.open_data_score", 5),
+                         headers=p.auth(token_a))
+    assert resp.status_code == 401
+
+
+def _store_snapshot(p: Pipeline) -> tuple[int, int, str]:
+    c = p.redis.client()
+    return c.xlen(K.LOG), int(c.get(K.BACKLOG) or 0), json.dumps(
+        c.zrange(K.RANK_OVERALL, 0, -1, withscores=True))
+
+
+@pytest.mark.parametrize(("body", "ctype", "status", "needle"), [
+    (b'{"event_id": ', "application/json", 400, "not valid JSON"),
+    (b"[]", "application/json", 400, "no events"),
+    (b'"just a string"', "application/json", 400, "event object or an array"),
+    (b'{"a":1}\n{oops\n', "application/x-ndjson", 400, "line 2"),
+    (b"\xff\xfe", "application/json", 400, "not UTF-8"),
+])
+def test_unparseable_bodies_get_400(pipeline: Pipeline, body: bytes, ctype: str, status: int,
+                                    needle: str) -> None:
+    p = pipeline
+    before = _store_snapshot(p)
+    resp = p.ingest.post("/v1/events", data=body, content_type=ctype, headers=p.auth())
+    assert resp.status_code == status
+    assert needle in resp.get_json()["error"]
+    assert _store_snapshot(p) == before
+
+
+BASE = {"event_id": "6f1c1e8a-3a0b-4a43-9d59-0a5d8a5f1b11", "type": "indicator.observed",
+        "city_id": "delta", "occurred_at": "2025-06-01T00:00:00Z",
+        "data": {"indicator": "infra.datacenter_mw", "value": 10}}
+
+
+def _with(path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    doc = json.loads(json.dumps(BASE))
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return doc
+
+
+@pytest.mark.parametrize(("raw", "field", "rule"), [
+    (_with(("data", "value"), "10"), ("data", "value"), "must be a number"),
+    (_with(("data", "extra"), 1), ("data", "extra"), "Unknown field"),
+    (_with(("surprise",), 1), ("surprise",), "Unknown field"),
+    (_with(("data", "indicator"), "infra.unknown"), ("data", "indicator"), "indicator code"),
+    (_with(("occurred_at",), "2025-06-01T00:00:00"), ("occurred_at",), "UTC offset"),
+    (_with(("city_id",), "Delta City"), ("city_id",), "lowercase slug"),
+    (_with(("event_id",), "not-a-uuid"), ("event_id",), "UUID"),
+])
+def test_invalid_events_are_rejected_naming_the_field(pipeline: Pipeline, raw: dict[str, Any],
+                                                      field: tuple[str, ...], rule: str) -> None:
+    p = pipeline
+    before = _store_snapshot(p)
+    resp = p.ingest.post("/v1/events", json=raw, headers=p.auth())
+    assert resp.status_code == 422
+    errors = resp.get_json()["results"][0]["errors"]
+    for key in field:
+        errors = errors[key]
+    assert any(rule in message for message in errors), errors
+    assert _store_snapshot(p) == before
+
+
+@pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
+def test_non_finite_numbers_are_rejected(pipeline: Pipeline, literal: bytes) -> None:
+    p = pipeline
+    before = _store_snapshot(p)
+    body = json.dumps(BASE).replace('"value": 10', '"value": VALUE').encode().replace(b"VALUE", literal)
+    resp = p.ingest.post("/v1/events", data=body, content_type="application/json", headers=p.auth())
+    assert resp.status_code == 422
+    assert "finite" in resp.get_json()["results"][0]["errors"]["data"]["value"][0]
+    assert _store_snapshot(p) == before
+
+
+def test_oversize_body_gets_413_and_stores_nothing(pipeline: Pipeline) -> None:
+    p = pipeline
+    before = _store_snapshot(p)
+    huge = b"[" + b" " * (17 * 1024 * 1024) + b"]"
+    resp = p.ingest.post("/v1/events", data=huge, content_type="application/json", headers=p.auth())
+    assert resp.status_code == 413
+    assert "limit" in resp.get_json()["error"]
+    assert _store_snapshot(p) == before
+
+
+def test_duplicates_are_reported_and_have_no_effect(pipeline: Pipeline) -> None:
+    p = pipeline
+    events = full_city("epsilon")
+    assert p.ingest.post("/v1/events", json=events, headers=p.auth()).status_code == 202
+    p.stack.wait_idle(30)
+    before = _store_snapshot(p)
+    resp = p.ingest.post("/v1/events", json=events, headers=p.auth())
+    body = resp.get_json()
+    assert resp.status_code == 202 and body["duplicates"] == len(events) and body["accepted"] == 0
+    assert _store_snapshot(p)[0] == before[0]
+
+
+def test_backlog_over_its_bound_gets_429(pipeline: Pipeline) -> None:
+    p = pipeline
+    p.redis.client().set(K.BACKLOG, 10**9)  # as if scoring had fallen far behind
+    resp = p.ingest.post("/v1/events", json=city("zeta"), headers=p.auth())
+    assert resp.status_code == 429 and int(resp.headers["Retry-After"]) > 0
+    p.redis.client().set(K.BACKLOG, 0)
+
+
+def test_superseded_event_status(pipeline: Pipeline) -> None:
+    p = pipeline
+    assert p.ingest.post("/v1/events", json=full_city("eta"), headers=p.auth()).status_code == 202
+    newer = indicator("eta", "talent.ai_graduates", 5000, at="2025-06-02T00:00:00Z")
+    older = indicator("eta", "talent.ai_graduates", 10, at="2025-06-01T00:00:00Z")
+    assert p.ingest.post("/v1/events", json=[newer, older], headers=p.auth()).status_code == 202
+    p.stack.wait_idle(30)
+    assert p.ingest.get(f"/v1/events/{older['event_id']}").get_json()["status"] == "superseded"
+    assert p.ingest.get(f"/v1/events/{newer['event_id']}").get_json()["status"] == "applied"
+    doc = p.web.get("/api/v1/cities/eta").get_json()
+    assert doc["indicators"]["talent.ai_graduates"]["raw"] == 5000
+    assert doc["indicators"]["talent.ai_graduates"]["event_id"] == newer["event_id"]
+    assert p.ingest.get("/v1/events/00000000-0000-4000-8000-000000000000").status_code == 404
+
+
+def test_index_tick_rebuilds_every_city(pipeline: Pipeline) -> None:
+    p = pipeline
+    assert p.ingest.post("/v1/events", json=full_city("theta") + full_city("iota", 0.7),
+                         headers=p.auth()).status_code == 202
+    p.stack.wait_idle(30)
+    before = {i["city_id"]: i["pillars"]["adoption"] for i in ranking(p)["items"]}
+    tick = event("index.ticked", None, {"date": "2026-06-30"}, at="2026-06-30T00:00:00Z")
+    assert p.ingest.post("/v1/events", json=tick, headers=p.auth()).status_code == 202
+    wait_for(lambda: ranking(p)["as_of"] == "2026-06-30", 10)
+    p.stack.wait_idle(30)
+    after = {i["city_id"]: i["pillars"]["adoption"] for i in ranking(p)["items"]}
+    # Deployments dated 2025-02-01 fell out of the trailing 12-month speed window.
+    assert all(after[c] < before[c] for c in before), (before, after)
+
+
+def test_web_api_errors_and_health(pipeline: Pipeline) -> None:
+    p = pipeline
+    assert p.web.get("/api/v1/cities/nowhere").status_code == 404
+    assert p.web.get("/api/v1/cities/nowhere").get_json()["error"]
+    assert "limit" in p.web.get("/api/v1/rankings?limit=abc").get_json()["error"]
+    assert p.web.get("/healthz").status_code == 200 and p.web.get("/readyz").status_code == 200
+    assert p.ingest.get("/readyz").get_json()["checks"]["redis"] == "ok"
+    spec = p.web.get("/openapi.json").get_json()
+    assert {"/v1/events", "/api/v1/rankings", "/api/v1/stream"} <= set(spec["paths"])
+    assert "Event" in spec["components"]["schemas"]
