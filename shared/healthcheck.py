@@ -27,7 +27,7 @@ _LAST = re.compile(r"^aicity_scoring_last_recompute_timestamp_seconds\s+(\S+)$",
 
 def _get(url: str, timeout: float) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - local URL
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
             return int(resp.status), resp.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
         return int(exc.code), ""

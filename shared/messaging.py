@@ -11,7 +11,8 @@ from celery import Celery
 from shared.settings import Settings
 
 QUEUE = "aicity.scoring"
-RECOMPUTE_CITY = "aicity.recompute_city"
+RECOMPUTE_CITIES = "aicity.recompute_cities"
+TASK_CHUNK = 100  # cities per recompute message: one message per burst, not per city
 SWEEP = "aicity.sweep"
 
 
@@ -44,12 +45,13 @@ class Publisher:
         self.app = app
 
     def recompute(self, cities: list[str]) -> None:
-        """Queue one recompute per city."""
+        """Queue recomputes of cities, up to TASK_CHUNK cities per message."""
         if not cities:
             return
         with self.app.producer_or_acquire() as producer:
-            for city in cities:
-                self.app.send_task(RECOMPUTE_CITY, args=[city], producer=producer)
+            for start in range(0, len(cities), TASK_CHUNK):
+                self.app.send_task(RECOMPUTE_CITIES, args=[cities[start:start + TASK_CHUNK]],
+                                   producer=producer)
 
     def sweep(self) -> None:
         """Queue a sweep: every dirty city without a queued recompute gets one."""

@@ -52,13 +52,13 @@ def submit(
     results: list[dict[str, Any]] = [{} for _ in items]
     outcomes: list[tuple[str, str]] = [("", "")] * len(items)
     valid: list[tuple[int, Event]] = []
-    for index, raw in enumerate(items):
-        try:
-            valid.append((index, codec.load(raw)))
-        except ValidationError as exc:
+    for index, (raw, item) in enumerate(zip(items, codec.load_many(items))):
+        if isinstance(item, ValidationError):
             results[index] = {"index": index, "event_id": _event_id(raw), "status": "rejected",
-                              "errors": exc.normalized_messages()}
+                              "errors": item.normalized_messages()}
             outcomes[index] = (_type(raw), "rejected_validation")
+        else:
+            valid.append((index, item))
     creating = sorted({e.city_id for _, e in valid
                        if e.type == CITY_UPSERTED and not feed.admin and e.city_id})
     existing = known_cities(creating) if creating else set()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from shared.messaging import RECOMPUTE_CITY, SWEEP
+from shared.messaging import RECOMPUTE_CITIES, SWEEP
 
 EVENTS_APPLIED = Counter(
     "aicity_scoring_events_applied_total",
@@ -60,6 +60,6 @@ for _outcome in ("applied", "superseded"):
     EVENTS_APPLIED.labels(_outcome)
 for _result in ("changed", "unchanged"):
     RECOMPUTES.labels(_result)
-for _task in (RECOMPUTE_CITY, SWEEP):
+for _task in (RECOMPUTE_CITIES, SWEEP):
     TASK_FAILURES.labels(_task)
     TASK_RETRIES.labels(_task)

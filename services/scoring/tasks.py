@@ -15,7 +15,7 @@ from prometheus_client import start_http_server
 from services.scoring import handlers
 from services.scoring import metrics as m
 from shared.logs import configure_logging
-from shared.messaging import RECOMPUTE_CITY, SWEEP, Publisher, make_celery
+from shared.messaging import RECOMPUTE_CITIES, SWEEP, Publisher, make_celery
 from shared.methodology import Methodology, load_methodology
 from shared.settings import Settings
 from shared.store.cities import CityStore
@@ -60,20 +60,16 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
     app = make_celery(settings, main="aicity-scoring")
     ctx = WorkerContext(settings, app)
 
-    @app.task(name=RECOMPUTE_CITY, bind=True, max_retries=8,
-              autoretry_for=(handlers.RecomputeConflict, redis.ConnectionError),
-              retry_backoff=True, retry_backoff_max=30)
-    def recompute_city(self: Any, city: str) -> None:
-        """Recompute one city's scores and ranking entry."""
-        if self.request.retries:
-            m.TASK_RETRIES.labels(RECOMPUTE_CITY).inc()
+    def recompute_one(city: str) -> None:
         started = time.perf_counter()
         try:
             report = handlers.recompute_city(
                 city, ctx.store, ctx.methodology, now_ms, settings.recompute_max_events)
-        except Exception:
-            m.TASK_FAILURES.labels(RECOMPUTE_CITY).inc()
-            raise
+        except handlers.RecomputeConflict:
+            # Still dirty with no pending flag: the sweeper re-queues it within seconds.
+            m.RECOMPUTE_CONFLICTS.inc(handlers.MAX_ATTEMPTS)
+            log.warning("gave up after conflicts; left to the sweeper", extra={"city_id": city})
+            return
         m.RECOMPUTE_DURATION.observe(time.perf_counter() - started)
         if report.status == "methodology":
             log.warning("methodology mismatch: worker runs %s", ctx.methodology.version,
@@ -87,11 +83,26 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
         for lag in report.lags_ms:
             m.ACK_TO_VISIBLE.observe(max(lag, 0) / 1000.0)
         m.LAST_RECOMPUTE.set_to_current_time()
-        log.info("recomputed", extra={
-            "city_id": city, "events": report.events, "result": report.status,
-            "ranking_version": report.ranking_version, "rank": report.new_rank})
+        if report.status == "changed":
+            log.info("recomputed", extra={
+                "city_id": city, "events": report.events, "ranking_version": report.ranking_version,
+                "rank": report.new_rank})
         if report.events >= settings.recompute_max_events:
             ctx.publisher.recompute(ctx.store.claim_pending([city]))
+
+    @app.task(name=RECOMPUTE_CITIES, bind=True, max_retries=8,
+              autoretry_for=(redis.ConnectionError, redis.TimeoutError),
+              retry_backoff=True, retry_backoff_max=30)
+    def recompute_cities(self: Any, cities: list[str]) -> None:
+        """Recompute cities' scores and ranking entries, one after another."""
+        if self.request.retries:
+            m.TASK_RETRIES.labels(RECOMPUTE_CITIES).inc()
+        try:
+            for city in cities:
+                recompute_one(city)
+        except Exception:
+            m.TASK_FAILURES.labels(RECOMPUTE_CITIES).inc()
+            raise
 
     @app.task(name=SWEEP)
     def sweep() -> int:

@@ -25,12 +25,21 @@ def nice_step(span: float, count: int) -> float:
 
 
 def nice_domain(values: Sequence[float], count: int = 4, lo: float | None = None,
-                hi: float | None = None, pad: float = 0.0) -> tuple[float, float, float]:
-    """Return (low, high, step): a domain covering values, widened to whole steps and clamped."""
-    vmin, vmax = min(values) - pad, max(values) + pad
-    if vmax - vmin < 1e-9:
-        vmin, vmax = vmin - 1, vmax + 1
+                hi: float | None = None, min_span: float = 1.0,
+                integer: bool = False) -> tuple[float, float, float]:
+    """Return (low, high, step): a domain covering values, at least min_span wide, widened
+    to whole steps and clamped to [lo, hi]; integer keeps the step whole."""
+    vmin, vmax = min(values), max(values)
+    if vmax - vmin < min_span:
+        mid = (vmin + vmax) / 2
+        vmin, vmax = mid - min_span / 2, mid + min_span / 2
+        if lo is not None and vmin < lo:
+            vmin, vmax = lo, lo + min_span
+        if hi is not None and vmax > hi:
+            vmin, vmax = hi - min_span, hi
     step = nice_step(vmax - vmin, count)
+    if integer:
+        step = max(1.0, round(step))
     low, high = math.floor(vmin / step) * step, math.ceil(vmax / step) * step
     if lo is not None:
         low = max(lo, low)
@@ -86,15 +95,25 @@ def _when(ms: float, span_ms: float) -> str:
     return t.strftime("%d %b %Y")
 
 
+def decimals(step: float) -> int:
+    """Return how many decimals show a tick step exactly enough (0 for whole steps)."""
+    for n in range(4):
+        if abs(step * 10**n - round(step * 10**n)) < 1e-9:
+            return n
+    return 4
+
+
 def line_chart(series: Sequence[tuple[float, float | None]], height: int = 180,
                invert: bool = False, lo: float | None = None, hi: float | None = None,
-               fmt: str = "{:.0f}", label_fmt: str = "{:.1f}") -> LineChart:
+               min_span: float = 1.0, integer: bool = False,
+               label_fmt: str = "{:.1f}") -> LineChart:
     """Lay out (time in ms, value or None) points; None breaks the line; invert for ranks."""
     known = [(t, v) for t, v in series if v is not None]
     if not known:
         return LineChart(height=height)
     top, bottom = 12, height - 22
-    low, high, step = nice_domain([v for _, v in known], 4, lo, hi, pad=0.5)
+    low, high, step = nice_domain([v for _, v in known], 4, lo, hi, min_span, integer)
+    fmt = f"{{:.{decimals(step)}f}}"
     t0, t1 = min(t for t, _ in known), max(t for t, _ in known)
     span = t1 - t0
 

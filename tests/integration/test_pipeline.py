@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 import pytest
+
 from shared.methodology import load_methodology
 from shared.store import keys as K
 from tests.integration.conftest import Pipeline

@@ -1,0 +1,355 @@
+"""Benchmark the live pipeline on this machine and print figures for BENCHMARKS.md.
+
+Everything runs for real on loopback: redis-server, gunicorn ingest and web, Celery
+scoring workers and beat, HTTP load from separate client processes. Measured:
+  1. bare Celery no-op task round trip (the one-task-per-event floor), same run;
+  2. sustained accepted events/s through POST /v1/events in batches, and the time for
+     scoring to drain what was accepted (scoring keeping up);
+  3. ack-to-visible latency p50/p99 (the workers' histogram) at paced 1,000 and 5,000
+     events/s and during the unpaced maximum;
+  4. ranking requests/s;
+  5. per-event cost at 100, 1,000 and 10,000 cities.
+Usage: python bench/bench.py [--quick] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import requests
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from shared.methodology import load_methodology  # noqa: E402
+from tests.support.procs import ServiceProc, Stack, wait_for  # noqa: E402
+
+console = Console(width=120)
+M = load_methodology()
+CODES = M.observed_indicator_codes()
+
+
+# ----------------------------------------------------------------- event generation
+
+def _ev(kind: str, city: str, data: dict[str, Any], at: str) -> dict[str, Any]:
+    return {"event_id": str(uuid.uuid4()), "type": kind, "city_id": city, "occurred_at": at,
+            "data": data}
+
+
+def setup_events(n_cities: int, rng: random.Random) -> list[dict[str, Any]]:
+    """Return events that make n_cities fully covered, ranked cities."""
+    out = []
+    for c in range(n_cities):
+        city = f"bench-{c:05d}"
+        out.append(_ev("city.upserted", city, {
+            "name": f"Bench City {c}", "country": "SG", "region": "Southeast Asia",
+            "population": 1_000_000 + c, "lat": 1.3, "lon": 103.8}, "2025-01-01T00:00:00Z"))
+        for code in CODES:
+            ind = M.indicator(code)
+            out.append(_ev("indicator.observed", city, {
+                "indicator": code, "value": ind.lo + (ind.hi - ind.lo) * rng.random()},
+                "2025-01-01T00:00:00Z"))
+        for k in range(3):
+            out.append(_ev("project.upserted", city, {
+                "project_id": f"{city}-{k}", "name": "P", "organization": "O",
+                "sector": M.projects.sectors[k], "owner": ("public", "private")[k % 2],
+                "stage": "deployed", "started_at": "2025-01-01", "deployed_at": "2025-02-01"},
+                "2025-01-01T00:00:00Z"))
+    return out
+
+
+def update_events(n: int, n_cities: int, rng: random.Random) -> list[dict[str, Any]]:
+    """Return n indicator updates spread over the cities, with later timestamps."""
+    out = []
+    for k in range(n):
+        city = f"bench-{rng.randrange(n_cities):05d}"
+        code = CODES[rng.randrange(len(CODES))]
+        ind = M.indicator(code)
+        at = f"2025-03-{1 + k % 28:02d}T{(k // 28) % 24:02d}:{(k // 672) % 60:02d}:00.{k % 1000000:06d}Z"
+        out.append(_ev("indicator.observed", city, {
+            "indicator": code, "value": ind.lo + (ind.hi - ind.lo) * rng.random()}, at))
+    return out
+
+
+def bodies(events: list[dict[str, Any]], batch: int) -> list[bytes]:
+    return [("\n".join(json.dumps(e) for e in events[i:i + batch]) + "\n").encode()
+            for i in range(0, len(events), batch)]
+
+
+# ----------------------------------------------------------------- load clients
+
+def _client(url: str, token: str, chunks: list[bytes], pace: float, start_at: float,
+            out: Any) -> None:
+    session = requests.Session()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}
+    while time.time() < start_at:
+        time.sleep(0.001)
+    accepted = 0
+    t0 = time.time()
+    for n, body in enumerate(chunks):
+        if pace:
+            delay = start_at + n * pace - time.time()
+            if delay > 0:
+                time.sleep(delay)
+        while True:
+            resp = session.post(f"{url}/v1/events", data=body, headers=headers, timeout=120)
+            if resp.status_code == 429:
+                time.sleep(float(resp.headers.get("Retry-After", "1")))
+                continue
+            break
+        assert resp.status_code == 202, resp.text[:300]
+        accepted += resp.json()["accepted"]
+    out.put((accepted, time.time() - t0))
+
+
+def post_load(stack: Stack, token: str, chunks: list[bytes], clients: int, rate: float = 0.0,
+              batch: int = 1000) -> tuple[int, float]:
+    """Post chunks from several client processes; paced to `rate` events/s if given."""
+    q: Any = mp.Queue()
+    parts = [chunks[i::clients] for i in range(clients)]
+    pace = (batch * clients / rate) if rate else 0.0
+    start_at = time.time() + 0.5
+    procs = [mp.Process(target=_client, args=(stack.ingest_url, token, part, pace, start_at, q))
+             for part in parts]
+    for p in procs:
+        p.start()
+    results = [q.get(timeout=600) for _ in procs]
+    for p in procs:
+        p.join()
+    elapsed = max(r[1] for r in results)
+    return sum(r[0] for r in results), elapsed
+
+
+# ----------------------------------------------------------------- metrics helpers
+
+def histogram(stack: Stack, name: str) -> dict[float, float]:
+    """Sum a histogram's cumulative buckets over every worker."""
+    buckets: dict[float, float] = {}
+    for port in stack.worker_ports.values():
+        for line in requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text.splitlines():
+            if line.startswith(name + "_bucket{"):
+                le = line.split('le="', 1)[1].split('"', 1)[0]
+                bound = float("inf") if le == "+Inf" else float(le)
+                buckets[bound] = buckets.get(bound, 0.0) + float(line.rsplit(" ", 1)[1])
+    return buckets
+
+
+def counter(stack: Stack, name: str) -> float:
+    total = 0.0
+    for port in stack.worker_ports.values():
+        for line in requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text.splitlines():
+            if line.startswith(name) and not line.startswith("#"):
+                total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def quantile(q: float, before: dict[float, float], after: dict[float, float]) -> float:
+    """histogram_quantile over the difference of two cumulative bucket snapshots."""
+    bounds = sorted(after)
+    counts = [after[b] - before.get(b, 0.0) for b in bounds]
+    total = counts[-1]
+    if total <= 0:
+        return float("nan")
+    rank = q * total
+    prev_bound, prev_count = 0.0, 0.0
+    for bound, count in zip(bounds, counts):
+        if count >= rank:
+            if bound == float("inf"):
+                return prev_bound
+            return prev_bound + (bound - prev_bound) * (rank - prev_count) / max(count - prev_count, 1e-9)
+        prev_bound, prev_count = bound, count
+    return bounds[-2]
+
+
+# ----------------------------------------------------------------- phases
+
+def celery_noop_rate(stack: Stack, n: int) -> dict[str, float]:
+    """Publish n no-op tasks and time until a solo worker has run them all."""
+    os.environ["AICITY_REDIS_URL"] = stack.redis.url
+    from bench.noop_worker import app  # configured from AICITY_REDIS_URL
+
+    worker = ServiceProc("noop", ["celery", "-A", "bench.noop_worker", "worker", "--pool", "solo",
+                                  "-Q", "aicity.bench.noop", "--without-gossip", "--without-mingle",
+                                  "--loglevel", "WARNING"], stack.env(), stack.tmp / "noop.log")
+    client = stack.redis.client()
+    client.delete("bench:noop:done")
+    worker.start()
+    try:
+        app.send_task("bench.noop")
+        wait_for(lambda: int(client.get("bench:noop:done") or 0) == 1, 60, what="noop worker")
+        t0 = time.perf_counter()
+        with app.producer_or_acquire() as producer:
+            for _ in range(n):
+                app.send_task("bench.noop", producer=producer)
+        publish = time.perf_counter() - t0
+        wait_for(lambda: int(client.get("bench:noop:done") or 0) == n + 1, 300, 0.01)
+        total = time.perf_counter() - t0
+    finally:
+        worker.stop()
+    return {"publish_per_s": n / publish, "round_trip_per_s": n / total}
+
+
+def drain_seconds(stack: Stack, t_last_ack: float) -> float:
+    stack.wait_idle(600)
+    return max(0.0, time.time() - t_last_ack)
+
+
+def ranking_rps(stack: Stack, seconds: float, clients: int = 4) -> float:
+    def hammer(url: str, until: float, q: Any) -> None:
+        s = requests.Session()
+        n = 0
+        while time.time() < until:
+            assert s.get(f"{url}/api/v1/rankings?limit=100", timeout=10).status_code == 200
+            n += 1
+        q.put(n)
+
+    q: Any = mp.Queue()
+    until = time.time() + seconds
+    procs = [mp.Process(target=hammer, args=(stack.web_url, until, q)) for _ in range(clients)]
+    for p in procs:
+        p.start()
+    total = sum(q.get(timeout=seconds + 60) for _ in procs)
+    for p in procs:
+        p.join()
+    return total / seconds
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    rng = random.Random(2025)
+    tmp = Path(tempfile.mkdtemp(prefix="aicity-bench-"))
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform(),
+                    "redis": subprocess.run(["redis-server", "--version"], capture_output=True,
+                                            text=True).stdout.split()[2]},
+        "quick": args.quick,
+    }
+    scale = 0.25 if args.quick else 1.0
+    stack = Stack(tmp / "main").start(workers=args.workers)
+    try:
+        token = stack.admin_token()
+        console.print("[bold]1. bare Celery no-op round trip")
+        results["celery_noop"] = celery_noop_rate(stack, int(5000 * scale))
+        console.print(results["celery_noop"])
+
+        console.print("[bold]2. setup: 100 ranked cities")
+        setup = setup_events(100, rng)
+        post_load(stack, token, bodies(setup, 1000), 2)
+        stack.wait_idle(120)
+
+        console.print("[bold]3. ack-to-visible at paced 1,000 and 5,000 events/s")
+        for rate in (1000, 5000):
+            n = int(rate * 10 * scale)
+            chunks = bodies(update_events(n, 100, rng), 250)
+            before = histogram(stack, "aicity_scoring_ack_to_visible_seconds")
+            accepted, elapsed = post_load(stack, token, chunks, 2, rate=rate, batch=250)
+            stack.wait_idle(120)
+            after = histogram(stack, "aicity_scoring_ack_to_visible_seconds")
+            results[f"paced_{rate}"] = {
+                "events": accepted, "offered_per_s": accepted / elapsed,
+                "p50_s": quantile(0.5, before, after), "p99_s": quantile(0.99, before, after)}
+            console.print(rate, results[f"paced_{rate}"])
+
+        console.print("[bold]4. sustained maximum accepted events/s (4 clients, batches of 1,000)")
+        n = int(200_000 * scale)
+        chunks = bodies(update_events(n, 100, rng), 1000)
+        before = histogram(stack, "aicity_scoring_ack_to_visible_seconds")
+        rec_before = counter(stack, "aicity_scoring_recomputes_total")
+        accepted, elapsed = post_load(stack, token, chunks, 4)
+        t_last = time.time()
+        drain = drain_seconds(stack, t_last)
+        after = histogram(stack, "aicity_scoring_ack_to_visible_seconds")
+        results["max"] = {
+            "events": accepted, "seconds": elapsed, "accepted_per_s": accepted / elapsed,
+            "drain_after_last_ack_s": drain,
+            "end_to_end_per_s": accepted / (elapsed + drain),
+            "p50_s": quantile(0.5, before, after), "p99_s": quantile(0.99, before, after),
+            "recomputes": counter(stack, "aicity_scoring_recomputes_total") - rec_before}
+        console.print(results["max"])
+
+        console.print("[bold]5. ranking requests/s (4 clients, limit=100)")
+        results["ranking_rps"] = ranking_rps(stack, 5 * max(scale, 0.4))
+        console.print(results["ranking_rps"])
+    finally:
+        stack.stop()
+
+    console.print("[bold]6. per-event cost by number of cities")
+    results["by_cities"] = {}
+    for n_cities in (100, 1000, 10_000):
+        s = Stack(tmp / f"cities-{n_cities}").start(workers=args.workers)
+        try:
+            token = s.admin_token()
+            post_load(s, token, bodies(setup_events(n_cities, rng), 1000), 4)
+            s.wait_idle(600)
+            n = int(100_000 * scale)
+            accepted, elapsed = post_load(s, token, bodies(update_events(n, n_cities, rng), 1000), 4)
+            drain = drain_seconds(s, time.time())
+            results["by_cities"][n_cities] = {
+                "accepted_per_s": accepted / elapsed, "us_per_event_ingest": 1e6 * elapsed / accepted,
+                "end_to_end_per_s": accepted / (elapsed + drain),
+                "us_per_event_end_to_end": 1e6 * (elapsed + drain) / accepted}
+            console.print(n_cities, results["by_cities"][n_cities])
+        finally:
+            s.stop()
+    return results
+
+
+def report(r: dict[str, Any]) -> None:
+    floor = r["celery_noop"]["round_trip_per_s"]
+    t = Table(title=f"AI City Index benchmark ({r['machine']['cpus']} CPUs, Redis "
+                    f"{r['machine']['redis']}, Python {r['machine']['python']})")
+    t.add_column("measure")
+    t.add_column("value", justify="right")
+    t.add_column("vs Celery no-op", justify="right")
+    t.add_row("Celery no-op task round trip", f"{floor:,.0f} tasks/s", "1.0x")
+    t.add_row("Celery no-op publish only", f"{r['celery_noop']['publish_per_s']:,.0f} tasks/s", "")
+    m = r["max"]
+    t.add_row("accepted events/s (POST /v1/events)", f"{m['accepted_per_s']:,.0f}",
+              f"{m['accepted_per_s'] / floor:.1f}x")
+    t.add_row("accepted and scored events/s (incl. drain)", f"{m['end_to_end_per_s']:,.0f}",
+              f"{m['end_to_end_per_s'] / floor:.1f}x")
+    t.add_row("scoring drain after last ack", f"{m['drain_after_last_ack_s']:.2f} s", "")
+    t.add_row("recomputes for the max-rate events", f"{m['recomputes']:,.0f} for {m['events']:,}", "")
+    for key in ("paced_1000", "paced_5000"):
+        p = r[key]
+        t.add_row(f"ack-to-visible at {p['offered_per_s']:,.0f} ev/s p50 / p99",
+                  f"{p['p50_s'] * 1000:.0f} / {p['p99_s'] * 1000:.0f} ms", "")
+    t.add_row("ack-to-visible at max rate p50 / p99",
+              f"{m['p50_s'] * 1000:.0f} / {m['p99_s'] * 1000:.0f} ms", "")
+    t.add_row("ranking requests/s (limit=100)", f"{r['ranking_rps']:,.0f}",
+              f"{r['ranking_rps'] / floor:.1f}x")
+    for n, c in r["by_cities"].items():
+        t.add_row(f"{int(n):,} cities: ingest / end-to-end per event",
+                  f"{c['us_per_event_ingest']:.0f} / {c['us_per_event_end_to_end']:.0f} µs",
+                  f"{c['accepted_per_s'] / floor:.1f}x")
+    console.print(t)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a quarter of the load")
+    parser.add_argument("--workers", type=int, default=1, help="scoring worker processes")
+    parser.add_argument("--json", type=Path, default=None, help="write raw results here")
+    args = parser.parse_args()
+    results = run(args)
+    report(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""HTML pages: the live ranking, city profiles, comparison and methodology."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+
+from services.web import pages
+from services.web.api import BadQuery, city_payload, ctx
+
+# Templates and static files live in the app's own folders (services/web/templates, static).
+bp = Blueprint("views", __name__)
+
+# Pages load nothing from elsewhere and run no inline script: a stray name cannot execute.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+       "frame-ancestors 'none'; form-action 'self'")
+
+
+@bp.after_request
+def _headers(resp: Response) -> Response:
+    if resp.mimetype == "text/html":
+        resp.headers["Content-Security-Policy"] = CSP
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Referrer-Policy"] = "same-origin"
+    return resp
+
+
+@bp.get("/")
+def ranking() -> tuple[str, int] | str:
+    """Render the live ranking (sort=, dir=, region=, q=)."""
+    try:
+        page = pages.ranking_page(request.args.to_dict())
+    except BadQuery as exc:
+        return render_template("error.html", title="Bad request", message=str(exc)), 400
+    return render_template("ranking.html", **page)
+
+
+@bp.get("/cities/<city_id>")
+def city(city_id: str) -> tuple[str, int] | str:
+    """Render a city's profile."""
+    page = pages.city_page(city_id)
+    if page is None:
+        return not_found(f"No city with id “{city_id}” is in the index.")
+    return render_template("city.html", **page)
+
+
+@bp.get("/cities/<city_id>.csv")
+def city_csv(city_id: str) -> Response | tuple[str, int]:
+    """Return a city's scores and indicators as CSV."""
+    doc = city_payload(city_id)
+    if doc is None:
+        return not_found(f"No city with id “{city_id}” is in the index.")
+    body = pages.city_csv(doc, ctx().methodology.pillars)
+    resp = Response(body, mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="aicity-{city_id}.csv"'
+    return resp
+
+
+@bp.get("/compare")
+def compare() -> Any:
+    """Render 2-4 cities side by side (c=a,b); repeated c= redirects to the shareable form."""
+    values = request.args.getlist("c")
+    ids = pages.parse_compare(values)
+    if len(values) > 1 or (values and ",".join(ids) != values[0]):
+        return redirect(url_for("views.compare", c=",".join(ids)) if ids
+                        else url_for("views.compare"))
+    page, status = pages.compare_page(ids)
+    return render_template("compare.html", **page), status
+
+
+@bp.get("/methodology")
+def methodology() -> str:
+    """Render the methodology in force."""
+    return render_template("methodology.html", **pages.methodology_page())
+
+
+def not_found(message: str) -> tuple[str, int]:
+    """Render the HTML not-found page."""
+    return render_template("error.html", title="Not found", message=message), 404
+
+
+@bp.app_template_filter("score")
+def fmt_score(value: float | None) -> str:
+    """Format a 0-100 score with one decimal."""
+    return "—" if value is None else f"{value:.1f}"
+
+
+@bp.app_template_filter("pct")
+def fmt_pct(value: float | None) -> str:
+    """Format a 0-1 share as a whole percentage."""
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+@bp.app_template_filter("qty")
+def fmt_qty(value: float | None, unit: str = "") -> str:
+    """Format a raw indicator value with its unit."""
+    if value is None:
+        return "—"
+    if abs(value) >= 1000 or float(value).is_integer():
+        text = f"{value:,.0f}"
+    elif abs(value) < 1:
+        text = f"{value:.2f}"
+    else:
+        text = f"{value:,.1f}"
+    if not unit:
+        return text
+    return f"{text}{unit}" if unit == "%" else f"{text} {unit}"
+
+
+@bp.app_template_filter("day")
+def fmt_day(value: str | None) -> str:
+    """Format an ISO date or timestamp as a day (30 Jun 2025)."""
+    if not value:
+        return "—"
+    try:
+        return date.fromisoformat(value[:10]).strftime("%-d %b %Y")
+    except ValueError:
+        return value
+
+
+@bp.app_template_filter("ms")
+def fmt_ms(value: float | None) -> str:
+    """Format epoch milliseconds as a UTC time."""
+    if not value:
+        return "—"
+    return datetime.fromtimestamp(value / 1000, UTC).strftime("%-d %b %Y %H:%M:%S UTC")
+
+
+@bp.app_template_filter("iso_time")
+def fmt_iso_time(value: str | None) -> str:
+    """Format an ISO timestamp as a UTC time."""
+    if not value:
+        return "—"
+    return datetime.fromisoformat(value).astimezone(UTC).strftime("%-d %b %Y %H:%M:%S UTC")
+
+
+@bp.app_template_filter("signed")
+def fmt_signed(value: float | None) -> str:
+    """Format a difference with its sign and one decimal."""
+    return "—" if value is None else f"{value:+.1f}".replace("-", "−")
