@@ -16,14 +16,10 @@ from shared.store.decode import event_from_stored
 MAX_ATTEMPTS = 20
 
 
-class RecomputeConflict(RuntimeError):
-    """Another worker kept committing the same city; the task retries later."""
-
-
 @dataclass
 class RecomputeReport:
     city_id: str
-    status: str  # "changed", "unchanged" or "methodology" (this worker is outdated)
+    status: str  # "changed", "unchanged", "conflict" (left dirty) or "methodology" (outdated)
     events: int = 0
     applied: int = 0
     superseded: int = 0
@@ -65,49 +61,80 @@ def _fold(work: CityWork) -> tuple[CityState, dict[str, str], list[str], list[in
     return state, statuses, displaced, acks
 
 
-def recompute_city(
-    city: str, store: CityStore, methodology: Methodology, now_ms: Callable[[], int],
+@dataclass
+class _Prepared:
+    work: CityWork
+    commit: Commit
+    statuses: dict[str, str]
+    acks: list[int]
+
+
+def _prepare(work: CityWork, methodology: Methodology, now_ms: Callable[[], int]) -> _Prepared:
+    state, statuses, displaced, acks = _fold(work)
+    result = score_city(state, methodology, index_date_of(work.index_date or None, methodology))
+    result_json = json.dumps(result.to_dict(), separators=(",", ":"), sort_keys=True)
+    pillars = [(p.code, result.pillars[p.code].score) for p in methodology.pillars]
+    history = json.dumps({"index_date": result.index_date, "score": result.score,
+                          "pillars": dict(pillars), "events": len(work.items)},
+                         separators=(",", ":"))[1:-1]
+    commit = Commit(
+        city_id=work.city_id, rev=work.rev, consumed=len(work.items),
+        state_json=json.dumps(state.to_dict(), separators=(",", ":"), sort_keys=True),
+        result_json=result_json,
+        card_json=json.dumps(card_of(result), separators=(",", ":"), sort_keys=True),
+        score=result.score, reason=result.reason or "", index_date=work.index_date,
+        methodology=methodology.version, now_ms=now_ms(), changed=result_json != work.result_json,
+        history_body=history, pillars=pillars, statuses=list(statuses.items()),
+        displaced=displaced,
+    )
+    return _Prepared(work, commit, statuses, acks)
+
+
+def recompute_cities(
+    cities: list[str], store: CityStore, methodology: Methodology, now_ms: Callable[[], int],
     max_events: int = 20_000,
-) -> RecomputeReport:
-    """Fold the city's new events into its state, rescore it and commit, retrying on conflict."""
-    store.release_pending(city)
-    conflicts = 0
+) -> list[RecomputeReport]:
+    """Fold each city's new events into its state, rescore and commit it, retrying conflicts.
+
+    Reads and commits go to Redis in one round trip for all the cities; each city's commit
+    is still its own atomic compare-and-set. A city that keeps conflicting is reported as
+    "conflict" and left dirty for the sweeper.
+    """
+    todo = list(dict.fromkeys(cities))
+    store.release_pending_many(todo)
+    reports: dict[str, RecomputeReport] = {}
+    conflicts: dict[str, int] = {}
     for _ in range(MAX_ATTEMPTS):
-        work = store.read(city, max_events)
-        if work.methodology != methodology.version:
-            return RecomputeReport(city, "methodology")
-        state, statuses, displaced, acks = _fold(work)
-        result = score_city(state, methodology, index_date_of(work.index_date or None, methodology))
-        result_json = json.dumps(result.to_dict(), separators=(",", ":"), sort_keys=True)
-        changed = result_json != work.result_json
-        pillars = [(p.code, result.pillars[p.code].score) for p in methodology.pillars]
-        history = json.dumps({"index_date": result.index_date, "score": result.score,
-                              "pillars": dict(pillars), "events": len(work.items)},
-                             separators=(",", ":"))[1:-1]
-        outcome = store.commit(Commit(
-            city_id=city, rev=work.rev, consumed=len(work.items),
-            state_json=json.dumps(state.to_dict(), separators=(",", ":"), sort_keys=True),
-            result_json=result_json,
-            card_json=json.dumps(card_of(result), separators=(",", ":"), sort_keys=True),
-            score=result.score, reason=result.reason or "", index_date=work.index_date,
-            methodology=methodology.version, now_ms=now_ms(), changed=changed,
-            history_body=history, pillars=pillars, statuses=list(statuses.items()),
-            displaced=displaced,
-        ))
-        if outcome.status == "conflict":
-            conflicts += 1
-            continue
-        if outcome.status == "methodology":
-            return RecomputeReport(city, "methodology", conflicts=conflicts)
-        done = now_ms()
-        n_super = sum(1 for s in statuses.values() if s == SUPERSEDED)
-        return RecomputeReport(
-            city, "changed" if changed else "unchanged", events=len(work.items),
-            applied=len(statuses) - n_super, superseded=n_super, conflicts=conflicts,
-            ranking_version=outcome.ranking_version, old_rank=outcome.old_rank,
-            new_rank=outcome.new_rank, lags_ms=[done - a for a in acks],
-        )
-    raise RecomputeConflict(f"city {city!r}: {conflicts} conflicting commits in a row")
+        if not todo:
+            break
+        prepared = []
+        for work in store.read_many(todo, max_events):
+            if work.methodology != methodology.version:
+                reports[work.city_id] = RecomputeReport(work.city_id, "methodology")
+            else:
+                prepared.append(_prepare(work, methodology, now_ms))
+        todo = []
+        for item, outcome in zip(prepared, store.commit_many([p.commit for p in prepared])):
+            city = item.work.city_id
+            if outcome.status == "conflict":
+                conflicts[city] = conflicts.get(city, 0) + 1
+                todo.append(city)
+                continue
+            if outcome.status == "methodology":
+                reports[city] = RecomputeReport(city, "methodology", conflicts=conflicts.get(city, 0))
+                continue
+            done = now_ms()
+            n_super = sum(1 for s in item.statuses.values() if s == SUPERSEDED)
+            reports[city] = RecomputeReport(
+                city, "changed" if item.commit.changed else "unchanged",
+                events=len(item.work.items), applied=len(item.statuses) - n_super,
+                superseded=n_super, conflicts=conflicts.get(city, 0),
+                ranking_version=outcome.ranking_version, old_rank=outcome.old_rank,
+                new_rank=outcome.new_rank, lags_ms=[done - a for a in item.acks],
+            )
+    for city in todo:
+        reports[city] = RecomputeReport(city, "conflict", conflicts=conflicts.get(city, 0))
+    return [reports[c] for c in dict.fromkeys(cities)]
 
 
 def sweep(store: CityStore) -> list[str]:

@@ -60,49 +60,55 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
     app = make_celery(settings, main="aicity-scoring")
     ctx = WorkerContext(settings, app)
 
-    def recompute_one(city: str) -> None:
-        started = time.perf_counter()
-        try:
-            report = handlers.recompute_city(
-                city, ctx.store, ctx.methodology, now_ms, settings.recompute_max_events)
-        except handlers.RecomputeConflict:
-            # Still dirty with no pending flag: the sweeper re-queues it within seconds.
-            m.RECOMPUTE_CONFLICTS.inc(handlers.MAX_ATTEMPTS)
-            log.warning("gave up after conflicts; left to the sweeper", extra={"city_id": city})
-            return
-        m.RECOMPUTE_DURATION.observe(time.perf_counter() - started)
+    def record(report: handlers.RecomputeReport, seconds: float) -> None:
+        city = report.city_id
         if report.status == "methodology":
             log.warning("methodology mismatch: worker runs %s", ctx.methodology.version,
                         extra={"city_id": city})
             return
-        m.RECOMPUTES.labels(report.status).inc()
         m.RECOMPUTE_CONFLICTS.inc(report.conflicts)
+        if report.status == "conflict":
+            # Still dirty with no pending flag: the sweeper re-queues it within seconds.
+            log.warning("gave up after conflicts; left to the sweeper", extra={"city_id": city})
+            return
+        m.RECOMPUTE_DURATION.observe(seconds)
+        m.RECOMPUTES.labels(report.status).inc()
         m.EVENTS_PER_RECOMPUTE.observe(report.events)
         m.EVENTS_APPLIED.labels("applied").inc(report.applied)
         m.EVENTS_APPLIED.labels("superseded").inc(report.superseded)
         for lag in report.lags_ms:
             m.ACK_TO_VISIBLE.observe(max(lag, 0) / 1000.0)
-        m.LAST_RECOMPUTE.set_to_current_time()
         if report.status == "changed":
-            log.info("recomputed", extra={
+            log.debug("recomputed", extra={
                 "city_id": city, "events": report.events, "ranking_version": report.ranking_version,
                 "rank": report.new_rank})
-        if report.events >= settings.recompute_max_events:
-            ctx.publisher.recompute(ctx.store.claim_pending([city]))
 
     @app.task(name=RECOMPUTE_CITIES, bind=True, max_retries=8,
               autoretry_for=(redis.ConnectionError, redis.TimeoutError),
               retry_backoff=True, retry_backoff_max=30)
     def recompute_cities(self: Any, cities: list[str]) -> None:
-        """Recompute cities' scores and ranking entries, one after another."""
+        """Recompute cities' scores and ranking entries (one round trip for them all)."""
         if self.request.retries:
             m.TASK_RETRIES.labels(RECOMPUTE_CITIES).inc()
+        started = time.perf_counter()
         try:
-            for city in cities:
-                recompute_one(city)
+            reports = handlers.recompute_cities(
+                cities, ctx.store, ctx.methodology, now_ms, settings.recompute_max_events)
         except Exception:
             m.TASK_FAILURES.labels(RECOMPUTE_CITIES).inc()
             raise
+        per_city = (time.perf_counter() - started) / max(len(reports), 1)
+        for report in reports:
+            record(report, per_city)
+        m.LAST_RECOMPUTE.set_to_current_time()
+        log.info("recomputed cities", extra={
+            "cities": len(reports), "events": sum(r.events for r in reports),
+            "changed": sum(1 for r in reports if r.status == "changed"),
+            "ranking_version": max((r.ranking_version for r in reports), default=0),
+            "city_id": reports[0].city_id if len(reports) == 1 else None})
+        full = [r.city_id for r in reports if r.events >= settings.recompute_max_events]
+        if full:  # more waiting than one recompute folds in: go round again
+            ctx.publisher.recompute(ctx.store.claim_pending(full))
 
     @app.task(name=SWEEP)
     def sweep() -> int:

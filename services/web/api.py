@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -91,7 +92,10 @@ def _bad_query(exc: BadQuery) -> tuple[Response, int]:
 @bp.get("/rankings")
 def rankings() -> Response:
     """Return the live ranking (pillar=, region=, limit=, offset=)."""
-    return jsonify(rankings_payload())
+    # Serialised once per ranking version and query: most reads hit between two commits.
+    _, body = ctx().cached_body(("json", request.query_string),
+                                lambda: json.dumps(rankings_payload()))
+    return Response(body, mimetype="application/json")
 
 
 @bp.get("/rankings.csv")

@@ -40,6 +40,20 @@ class WebContext:
             self._cache[pillar] = fresh
         return fresh
 
+    def cached_body(self, key: Any, build: Any) -> tuple[int, Any]:
+        """Return (ranking version, body) for key, built once per ranking version."""
+        version = int(self.client.hget("aicity:index", "version") or 0)
+        with self._lock:
+            hit = self._cache.get(("body", key))
+        if hit is not None and hit[0] == version:
+            return hit  # type: ignore[no-any-return]
+        body = build()
+        with self._lock:
+            if len(self._cache) > 256:
+                self._cache.clear()
+            self._cache[("body", key)] = (version, body)
+        return version, body
+
     def ready(self) -> tuple[bool, dict[str, str]]:
         """Check Redis is reachable and the methodology is loaded."""
         checks = {"methodology": self.methodology.version}

@@ -223,6 +223,7 @@ def compare_page(ids: list[str]) -> tuple[dict[str, Any], int]:
     for line in lines:
         known = [v for v in line["scores"] if v is not None]
         line["best"] = max(known) if len(known) > 1 else None
+        line["span"] = (min(known), max(known)) if len(known) > 1 else None
     groups = []
     for p in pillars:
         inds = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from shared.store import keys as K
 from shared.store import lua
@@ -69,20 +70,51 @@ class CityStore:
         """Clear the queued flag first, so events arriving during the recompute re-queue it."""
         self.client.delete(K.pending(city))
 
+    def release_pending_many(self, cities: Sequence[str]) -> None:
+        """Clear the queued flags of several cities in one round trip."""
+        if cities:
+            self.client.delete(*(K.pending(c) for c in cities))
+
     def read(self, city: str, max_items: int) -> CityWork:
-        """Return a consistent snapshot of the city's state, result and unapplied events."""
-        pipe = self.client.pipeline(transaction=True)
-        pipe.get(K.city_rev(city))
-        pipe.get(K.city_state(city))
-        pipe.get(K.city_result(city))
-        pipe.lrange(K.inbox(city), 0, max_items - 1)
+        """Return a snapshot of the city's state, result and unapplied events."""
+        return self.read_many([city], max_items)[0]
+
+    def read_many(self, cities: Sequence[str], max_items: int) -> list[CityWork]:
+        """Return snapshots of several cities in one round trip.
+
+        Not one transaction: each city's revision is read before its other keys, and the
+        commit compares that revision, so a snapshot torn by a concurrent commit is refused
+        and read again, never written.
+        """
+        pipe = self.client.pipeline(transaction=False)
         pipe.hmget(K.INDEX, "date", "methodology")
-        rev, state, result, items, (date, methodology) = pipe.execute()
-        return CityWork(city, rev or "0", state, result, items, date or "", methodology or "")
+        for city in cities:
+            pipe.get(K.city_rev(city))
+            pipe.get(K.city_state(city))
+            pipe.get(K.city_result(city))
+            pipe.lrange(K.inbox(city), 0, max_items - 1)
+        replies = pipe.execute()
+        date, methodology = replies[0]
+        out = []
+        for n, city in enumerate(cities):
+            rev, state, result, items = replies[1 + 4 * n: 5 + 4 * n]
+            out.append(CityWork(city, rev or "0", state, result, items, date or "",
+                                methodology or ""))
+        return out
 
     def commit(self, c: Commit) -> CommitOutcome:
         """Write state, result, rankings, history, change message and statuses, or nothing."""
-        args: list[object] = [
+        return self.commit_many([c])[0]
+
+    def commit_many(self, commits: Sequence[Commit]) -> list[CommitOutcome]:
+        """Run each city's atomic commit, all in one round trip; each succeeds or not alone."""
+        pipe = self.client.pipeline(transaction=False)
+        for c in commits:
+            self._commit(keys=[], args=self._commit_args(c), client=pipe)
+        return [self._outcome(reply) for reply in pipe.execute()]
+
+    def _commit_args(self, c: Commit) -> list[Any]:
+        args: list[Any] = [
             c.city_id, c.rev, c.consumed, c.state_json, c.result_json, c.card_json,
             "" if c.score is None else repr(c.score), c.reason, c.index_date, c.methodology,
             c.now_ms, "1" if c.changed else "0", c.history_body, self.history_length,
@@ -95,7 +127,10 @@ class CityStore:
             args += [event_id, status]
         args.append(len(c.displaced))
         args.extend(c.displaced)
-        reply = self._commit(keys=[], args=args)
+        return args
+
+    @staticmethod
+    def _outcome(reply: Any) -> CommitOutcome:
         if reply[0] != "ok":
             return CommitOutcome(reply[0])
         _, version, old_rank, new_rank, clean = reply

@@ -445,9 +445,10 @@ def test_logs_are_json_lines_and_never_contain_a_token(ops: Ops) -> None:
     assert {"feed", "events", "accepted", "rejected", "status"} <= set(batches[-1])
     assert {r["feed"] for r in batches} >= {"admin", "seoul-feed"}
     scoring = [r for r in records(outputs["worker1"]) if r["logger"] == "aicity.scoring"]
-    recomputed = [r for r in scoring if r["msg"] == "recomputed"]
+    recomputed = [r for r in scoring if r["msg"].startswith("recomputed")]
     assert recomputed, outputs["worker1"][-2000:]
-    assert {"opsville", "logville"} <= {r["city_id"] for r in recomputed}
+    # logville was posted alone: its recompute record names the city.
+    assert "logville" in {r.get("city_id") for r in recomputed}
     assert all(isinstance(r["ranking_version"], int) for r in recomputed)
     # Celery's own task records go through the same JSON formatter once the worker is up.
     assert any(r["logger"].startswith("celery.") for r in records(outputs["worker1"]))

@@ -209,6 +209,7 @@
       renderMeta();
       render();
       renderUnranked();
+      document.documentElement.setAttribute("data-ready", "");
     });
   }, 30);
 
