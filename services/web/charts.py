@@ -17,7 +17,7 @@ def nice_step(span: float, count: int) -> float:
     if span <= 0 or count <= 0:
         return 1.0
     raw = span / count
-    power = 10 ** math.floor(math.log10(raw))
+    power = 10.0 ** math.floor(math.log10(raw))
     for m in (1.0, 2.0, 2.5, 5.0, 10.0):
         if raw <= m * power:
             return m * power

@@ -70,7 +70,9 @@ def ranking_page(args: dict[str, str]) -> dict[str, Any]:
     c = ctx()
     pillars = pillar_list(c.methodology)
     codes = [p["code"] for p in pillars]
-    sort = args.get("sort") if args.get("sort") in codes else SORT_OVERALL
+    sort = args.get("sort") or SORT_OVERALL
+    if sort not in codes:
+        sort = SORT_OVERALL
     direction = "asc" if args.get("dir") == "asc" else "desc"
     query = (args.get("q") or "").strip()
     doc = rankings_payload()  # honours region=
@@ -215,7 +217,7 @@ def compare_page(ids: list[str]) -> tuple[dict[str, Any], int]:
     elif 0 < len(ids) < 2:
         error = "Choose at least two cities to compare."
     pillars = pillar_list(m)
-    lines = [{"code": SORT_OVERALL, "name": "Overall score", "index": None,
+    lines: list[dict[str, Any]] = [{"code": SORT_OVERALL, "name": "Overall score", "index": None,
               "scores": [d["score"] for d in docs], "ranks": [d["rank"] for d in docs]}]
     for p in pillars:
         lines.append({**p, "scores": [d["pillars"].get(p["code"], {}).get("score") for d in docs],

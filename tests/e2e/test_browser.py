@@ -20,6 +20,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, Request, sync_playwright
 
+from shared.methodology import load_methodology
 from tests.support.events import city, event, indicator, post
 from tests.support.procs import Stack, wait_for
 
@@ -401,6 +402,9 @@ def test_posted_indicators_update_the_page_within_two_seconds(
     assert "flash" in (page.get_attribute(f"#rows tr[data-city='{target['city_id']}']", "class")
                        or "")
     assert page.locator("#ranking-version").inner_text() != version
+    page.locator(f"#rows tr[data-city='{target['city_id']}']").scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ranking-live-update.png"))  # the highlighted row
 
     stack.wait_idle(30)
     doc = api(stack, "/api/v1/rankings")
@@ -421,8 +425,6 @@ def test_posted_indicators_update_the_page_within_two_seconds(
 
 def _hostile_city_events(city_id: str) -> list[dict[str, Any]]:
     """A ranked city whose name and project name are HTML payloads."""
-    from shared.methodology import load_methodology
-
     m = load_methodology()
     events = [city(city_id, XSS_NAME, country="GB", region="Europe")]
     events += [indicator(city_id, i.code, (i.lo + i.hi) / 2, at=LATER)

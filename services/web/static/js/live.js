@@ -79,6 +79,10 @@
     setState("connecting");
     open();
     window.addEventListener("pagehide", function () { if (es) es.close(); });
+    window.addEventListener("pageshow", function (e) {
+      // Back from the page cache: the old connection is gone, so resume and re-read.
+      if (e.persisted) { opened = true; setState("reconnecting"); open(); }
+    });
     return { lastId: function () { return lastId; } };
   }
 

@@ -18,6 +18,7 @@
   var table = document.getElementById("ranking");
   var tbody = document.getElementById("rows");
   var template = document.getElementById("row-template");
+  var sortSel = document.getElementById("sort");
   var rows = {};
 
   Array.prototype.slice.call(tbody.childNodes).forEach(function (n) {
@@ -122,8 +123,10 @@
     });
     table.setAttribute("data-sort", state.sort);
     var total = doc ? doc.items.length : count;
-    document.getElementById("result-count").textContent =
-      "Showing " + count + " of " + total + " ranked cities";
+    var summary = "Showing " + count + " of " + total + " ranked cities" + (state.sort === "overall" ? "" :
+      ", sorted by " + sortSel.options[sortSel.selectedIndex].text + " (rank is the overall rank)");
+    var counter = document.getElementById("result-count");
+    if (counter.textContent !== summary) counter.textContent = summary;  // announced politely
     document.getElementById("no-rows").hidden = count > 0;
   }
 
@@ -220,7 +223,6 @@
   search.addEventListener("input", function () { state.q = search.value.trim(); render(); });
   var region = document.getElementById("region");
   region.addEventListener("change", function () { state.region = region.value; render(); });
-  var sortSel = document.getElementById("sort");
   sortSel.addEventListener("change", function () { state.sort = sortSel.value; state.dir = "desc"; render(); });
   table.tHead.addEventListener("click", function (e) {
     var btn = e.target.closest("button[data-sort]");
