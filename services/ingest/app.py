@@ -9,7 +9,7 @@ from services.ingest import api
 from services.ingest import metrics as m
 from services.ingest.context import IngestContext
 from shared.logs import configure_logging
-from shared.ops import metrics_registry, ops_blueprint
+from shared.ops import FastJSONProvider, metrics_registry, ops_blueprint
 from shared.settings import Settings
 
 
@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     configure_logging(settings)
     app = Flask(__name__)
+    app.json = FastJSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.ingest_max_body_bytes
     ctx = IngestContext(settings)
     app.extensions["aicity"] = ctx

@@ -9,6 +9,7 @@ import redis
 from shared.events import EventCodec
 from shared.messaging import Publisher, make_celery
 from shared.methodology import load_methodology
+from shared.ops import redis_readiness
 from shared.settings import Settings
 from shared.store import keys as K
 from shared.store.connection import redis_client
@@ -43,11 +44,4 @@ class IngestContext:
 
     def ready(self) -> tuple[bool, dict[str, str]]:
         """Check Redis is reachable and the methodology is loaded."""
-        checks = {"methodology": self.codec.methodology.version}
-        try:
-            self.client.ping()
-            checks["redis"] = "ok"
-            return True, checks
-        except redis.RedisError as exc:
-            checks["redis"] = f"unreachable: {type(exc).__name__}"
-            return False, checks
+        return redis_readiness(self.client, self.codec.methodology.version)

@@ -72,7 +72,10 @@ def submit(
                               "errors": error}
             outcomes[index] = (event.type, "rejected_scope")
     if to_store:
-        stored = log.append([(e, canonical_json(codec.dump(e))) for _, e in to_store], now_ms)
+        # The log keeps what the feed sent (already validated, unknown fields refused),
+        # with the event id in its canonical lower case.
+        stored = log.append([(e, canonical_json({**items[i], "event_id": e.event_id}))
+                             for i, e in to_store], now_ms)
         for (index, event), status in zip(to_store, stored.statuses):
             results[index] = {"index": index, "event_id": event.event_id, "status": status,
                               "errors": {}}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from shared import jsonfast
+
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 
 
@@ -18,7 +20,11 @@ def _constant(name: str) -> float:
 
 
 def _loads(text: str) -> Any:
-    return json.loads(text, parse_constant=_constant)
+    try:  # the fast parser refuses NaN/Infinity and out-of-range numbers ...
+        return jsonfast.loads(text)
+    except jsonfast.JSONDecodeError:
+        # ... which the standard one reads as floats, so that validation can name the field
+        return json.loads(text, parse_constant=_constant)
 
 
 def parse_body(body: bytes, mimetype: str, max_items: int) -> list[Any]:

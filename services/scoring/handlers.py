@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from shared.index import index_date_of
+from shared.jsonfast import canonical, compact, loads
 from shared.methodology import Methodology
 from shared.scoring import CityResult, score_city
 from shared.state import SUPERSEDED, CityState, apply_event
@@ -41,53 +41,45 @@ def card_of(result: CityResult) -> dict[str, object]:
     }
 
 
-def _fold(work: CityWork) -> tuple[CityState, dict[str, str], list[str], list[int]]:
-    state = (CityState.from_dict(json.loads(work.state_json)) if work.state_json
+def _fold(work: CityWork) -> tuple[CityState, int, list[int]]:
+    """Apply the inbox to the state; return it, how many arrived superseded, and ack times."""
+    state = (CityState.from_dict(loads(work.state_json)) if work.state_json
              else CityState(work.city_id))
-    statuses: dict[str, str] = {}
-    displaced: list[str] = []
+    superseded = 0
     acks: list[int] = []
     for item in work.items:
         ack, _, body = item.partition(" ")
-        event = event_from_stored(json.loads(body))
-        outcome = apply_event(state, event)
-        statuses[event.event_id] = outcome.status
-        if outcome.displaced is not None:
-            if outcome.displaced in statuses:
-                statuses[outcome.displaced] = SUPERSEDED
-            else:
-                displaced.append(outcome.displaced)
+        if apply_event(state, event_from_stored(loads(body))).status == SUPERSEDED:
+            superseded += 1
         acks.append(int(ack))
-    return state, statuses, displaced, acks
+    return state, superseded, acks
 
 
 @dataclass
 class _Prepared:
     work: CityWork
     commit: Commit
-    statuses: dict[str, str]
+    superseded: int
     acks: list[int]
 
 
 def _prepare(work: CityWork, methodology: Methodology, now_ms: Callable[[], int]) -> _Prepared:
-    state, statuses, displaced, acks = _fold(work)
+    state, superseded, acks = _fold(work)
     result = score_city(state, methodology, index_date_of(work.index_date or None, methodology))
-    result_json = json.dumps(result.to_dict(), separators=(",", ":"), sort_keys=True)
+    result_json = canonical(result.to_dict())
     pillars = [(p.code, result.pillars[p.code].score) for p in methodology.pillars]
-    history = json.dumps({"index_date": result.index_date, "score": result.score,
-                          "pillars": dict(pillars), "events": len(work.items)},
-                         separators=(",", ":"))[1:-1]
+    history = compact({"index_date": result.index_date, "score": result.score,
+                       "pillars": dict(pillars), "events": len(work.items)})[1:-1]
     commit = Commit(
         city_id=work.city_id, rev=work.rev, consumed=len(work.items),
-        state_json=json.dumps(state.to_dict(), separators=(",", ":"), sort_keys=True),
+        state_json=canonical(state.to_dict()),
         result_json=result_json,
-        card_json=json.dumps(card_of(result), separators=(",", ":"), sort_keys=True),
+        card_json=canonical(card_of(result)),
         score=result.score, reason=result.reason or "", index_date=work.index_date,
         methodology=methodology.version, now_ms=now_ms(), changed=result_json != work.result_json,
-        history_body=history, pillars=pillars, statuses=list(statuses.items()),
-        displaced=displaced,
+        history_body=history, pillars=pillars,
     )
-    return _Prepared(work, commit, statuses, acks)
+    return _Prepared(work, commit, superseded, acks)
 
 
 def recompute_cities(
@@ -124,11 +116,10 @@ def recompute_cities(
                 reports[city] = RecomputeReport(city, "methodology", conflicts=conflicts.get(city, 0))
                 continue
             done = now_ms()
-            n_super = sum(1 for s in item.statuses.values() if s == SUPERSEDED)
             reports[city] = RecomputeReport(
                 city, "changed" if item.commit.changed else "unchanged",
-                events=len(item.work.items), applied=len(item.statuses) - n_super,
-                superseded=n_super, conflicts=conflicts.get(city, 0),
+                events=len(item.work.items), applied=len(item.work.items) - item.superseded,
+                superseded=item.superseded, conflicts=conflicts.get(city, 0),
                 ranking_version=outcome.ranking_version, old_rank=outcome.old_rank,
                 new_rank=outcome.new_rank, lags_ms=[done - a for a in item.acks],
             )

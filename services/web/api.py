@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from services.web.context import WebContext
+from shared.jsonfast import compact
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -94,7 +94,7 @@ def rankings() -> Response:
     """Return the live ranking (pillar=, region=, limit=, offset=)."""
     # Serialised once per ranking version and query: most reads hit between two commits.
     _, body = ctx().cached_body(("json", request.query_string),
-                                lambda: json.dumps(rankings_payload()))
+                                lambda: compact(rankings_payload()))
     return Response(body, mimetype="application/json")
 
 

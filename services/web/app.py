@@ -11,7 +11,7 @@ from services.web.collector import PipelineCollector
 from services.web.context import WebContext
 from services.web.openapi import build_openapi
 from shared.logs import configure_logging
-from shared.ops import metrics_registry, ops_blueprint
+from shared.ops import FastJSONProvider, metrics_registry, ops_blueprint
 from shared.settings import Settings
 
 
@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     configure_logging(settings)
     app = Flask(__name__)
+    app.json = FastJSONProvider(app)
     ctx = WebContext(settings)
     app.extensions["aicity"] = ctx
     app.register_blueprint(api.bp)

@@ -9,6 +9,7 @@ from typing import Any
 import redis
 
 from shared.methodology import Methodology, load_methodology
+from shared.ops import redis_readiness
 from shared.settings import Settings
 from shared.store.connection import redis_client
 from shared.store.ranking import RankingReader
@@ -56,11 +57,4 @@ class WebContext:
 
     def ready(self) -> tuple[bool, dict[str, str]]:
         """Check Redis is reachable and the methodology is loaded."""
-        checks = {"methodology": self.methodology.version}
-        try:
-            self.client.ping()
-            checks["redis"] = "ok"
-            return True, checks
-        except redis.RedisError as exc:
-            checks["redis"] = f"unreachable: {type(exc).__name__}"
-            return False, checks
+        return redis_readiness(self.client, self.methodology.version)

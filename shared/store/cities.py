@@ -40,8 +40,6 @@ class Commit:
     changed: bool
     history_body: str
     pillars: Sequence[tuple[str, float | None]]
-    statuses: Sequence[tuple[str, str]]
-    displaced: Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -122,11 +120,6 @@ class CityStore:
         ]
         for code, score in c.pillars:
             args += [code, "" if score is None else repr(score)]
-        args.append(len(c.statuses))
-        for event_id, status in c.statuses:
-            args += [event_id, status]
-        args.append(len(c.displaced))
-        args.extend(c.displaced)
         return args
 
     @staticmethod

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared.events import INDEX_TICKED, Event
+from shared.events import CITY_UPSERTED, INDEX_TICKED, INDICATOR_OBSERVED, Event
+from shared.jsonfast import canonical, loads
 from shared.store import keys as K
 from shared.store import lua
 from shared.store.connection import Client
@@ -15,7 +15,7 @@ from shared.store.connection import Client
 
 def canonical_json(raw: dict[str, Any]) -> str:
     """Serialise an event compactly and deterministically."""
-    return json.dumps(raw, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return canonical(raw)
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,19 @@ class AppendResult:
     statuses: list[str]  # "accepted" or "duplicate", one per event in order
     rebuild: bool  # an index.ticked moved the index date: every city is dirty
     enqueue: list[str]  # cities whose recompute must be sent (pending flag newly set)
+
+
+def _winner(state: dict[str, Any], event: dict[str, Any]) -> str | None:
+    """Return the event id holding the event's place in a city state."""
+    data = event.get("data", {})
+    kind = event.get("type")
+    if kind == CITY_UPSERTED:
+        entry = state.get("profile")
+    elif kind == INDICATOR_OBSERVED:
+        entry = state.get("indicators", {}).get(data.get("indicator"))
+    else:  # project.upserted / project.removed
+        entry = state.get("projects", {}).get(data.get("project_id"))
+    return None if not entry else str(entry["v"][1])
 
 
 class EventLog:
@@ -48,17 +61,40 @@ class EventLog:
         return AppendResult(statuses, rebuild == "1", list(enqueue))
 
     def status(self, event_id: str) -> dict[str, Any] | None:
-        """Return what became of a submitted event, or None if it was never accepted."""
-        raw = self.client.hgetall(K.event(event_id.lower()))
+        """Return what became of a submitted event, or None if it was never accepted.
+
+        accepted: stored, not yet folded into its city; applied: folded in and still the
+        winning entry for its indicator, project or profile; superseded: folded in, but a
+        later event (by occurred_at, then event_id) holds that place. ranking_version is the
+        first ranking that includes it (null once older than the last 1,000 commits).
+        """
+        eid = event_id.lower()
+        raw = self.client.hgetall(K.event(eid))
         if not raw:
             return None
+        rows = self.client.xrange(K.LOG, min=raw["x"], max=raw["x"])
+        event = loads(rows[0][1]["e"]) if rows else {}
         out: dict[str, Any] = {
-            "event_id": event_id.lower(), "status": raw["s"], "type": raw.get("t"),
-            "city_id": raw.get("c"), "log_id": raw.get("x"),
-            "accepted_at_ms": int(raw["a"]) if "a" in raw else None,
-            "ranking_version": int(raw["v"]) if "v" in raw else None,
+            "event_id": eid, "type": event.get("type"), "city_id": raw.get("c"),
+            "log_id": raw["x"], "accepted_at_ms": int(raw["a"]),
+            "status": raw.get("s", "accepted"), "scored": False, "ranking_version": None,
         }
-        out["scored"] = out["ranking_version"] is not None
+        city = raw.get("c")
+        if city is None:  # index.ticked: decided at ingest, scored by the rebuild it caused
+            return out
+        position = int(raw["p"])
+        pipe = self.client.pipeline(transaction=True)
+        pipe.get(K.consumed(city))
+        pipe.zrangebyscore(K.scored_versions(city), position, "+inf", start=0, num=1)
+        pipe.get(K.city_state(city))
+        consumed, first, state = pipe.execute()
+        if int(consumed or 0) < position:
+            return out
+        out["scored"] = True
+        if first:
+            out["ranking_version"] = int(first[0].split(":", 1)[1])
+        out["status"] = "applied" if _winner(loads(state) if state else {}, event) == eid \
+            else "superseded"
         return out
 
     def length(self) -> int:

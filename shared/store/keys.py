@@ -53,6 +53,16 @@ def city_card(city: str) -> str:
     return f"aicity:card:{city}"
 
 
+def consumed(city: str) -> str:
+    """Return the count of the city's events ever folded into its state (a watermark)."""
+    return f"aicity:consumed:{city}"
+
+
+def scored_versions(city: str) -> str:
+    """Return the sorted set: watermark reached -> ranking version of that commit (capped)."""
+    return f"aicity:scoredv:{city}"
+
+
 def city_history(city: str) -> str:
     """Return the capped list of a city's score and rank over time."""
     return f"aicity:history:{city}"

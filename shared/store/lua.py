@@ -13,6 +13,7 @@ APPEND = f"""
 local now, ttl, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local status, order, touched = {{}}, {{}}, {{}}
 local rebuild, city_events = '0', 0
+local base = {{}}  -- per city: events consumed so far, to number each new event
 local i = 4
 for k = 1, n do
   local id, city, typ, body = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
@@ -25,8 +26,12 @@ for k = 1, n do
     status[k] = 'a'
     local sid = redis.call('XADD', '{K.LOG}', '*', 'e', body)
     if city ~= '' then
-      redis.call('HSET', key, 's', 'accepted', 'c', city, 't', typ, 'x', sid, 'a', now)
-      redis.call('RPUSH', '{K.inbox("")}' .. city, now .. ' ' .. body)
+      if not base[city] then
+        base[city] = tonumber(redis.call('GET', '{K.consumed("")}' .. city) or '0')
+      end
+      local len = redis.call('RPUSH', '{K.inbox("")}' .. city, now .. ' ' .. body)
+      -- c: city, x: log id, p: position in the city's sequence (scored once consumed >= p)
+      redis.call('HSET', key, 'c', city, 'x', sid, 'p', base[city] + len, 'a', now)
       city_events = city_events + 1
       if not touched[city] then
         touched[city] = true
@@ -42,7 +47,7 @@ for k = 1, n do
         verdict = 'applied'
         rebuild = '1'
       end
-      redis.call('HSET', key, 's', verdict, 't', typ, 'x', sid, 'a', now)
+      redis.call('HSET', key, 's', verdict, 'x', sid, 'a', now)
     end
   end
 end
@@ -82,8 +87,8 @@ return out
 # ARGV: 1 city, 2 expected rev, 3 consumed, 4 state json, 5 result json, 6 card json,
 # 7 score ('' = unranked), 8 reason, 9 index date used ('' = base date), 10 methodology,
 # 11 now_ms, 12 changed '1'/'0', 13 history body (JSON members without braces),
-# 14 history length, 15 changes maxlen, 16 n pillars, then pillar/score pairs,
-# then n statuses, then id/status pairs, then n displaced, then ids.
+# 14 history length, 15 changes maxlen, 16 n pillars, then pillar/score pairs.
+# Event statuses are not written per event: the consumed watermark and the state tell them.
 COMMIT = f"""
 local city = ARGV[1]
 local rev_key = '{K.city_rev("")}' .. city
@@ -94,9 +99,11 @@ if (redis.call('HGET', '{K.INDEX}', 'methodology') or '') ~= ARGV[10] then
 end
 local inbox = '{K.inbox("")}' .. city
 local consumed = tonumber(ARGV[3])
+local watermark = 0
 if consumed > 0 then
   redis.call('LTRIM', inbox, consumed, -1)
   redis.call('DECRBY', '{K.BACKLOG}', consumed)
+  watermark = redis.call('INCRBY', '{K.consumed("")}' .. city, consumed)
 end
 redis.call('SET', '{K.city_state("")}' .. city, ARGV[4])
 redis.call('INCR', rev_key)
@@ -140,21 +147,11 @@ if ARGV[12] == '1' then
   local old_json = old_rank > 0 and tostring(old_rank) or 'null'
   redis.call('XADD', '{K.CHANGES}', 'MAXLEN', '~', ARGV[15], '*', 'c',
     head .. rank_json .. ',"old_rank":' .. old_json .. ',"city_id":"' .. city .. '",' .. ARGV[13] .. '}}')
-else
-  i = i + 2 * npillars
 end
-local nstat = tonumber(ARGV[i])
-i = i + 1
-for s = 1, nstat do
-  redis.call('HSET', '{K.event("")}' .. ARGV[i], 's', ARGV[i + 1], 'v', ver)
-  i = i + 2
-end
-local ndisp = tonumber(ARGV[i])
-i = i + 1
-for s = 1, ndisp do
-  local key = '{K.event("")}' .. ARGV[i]
-  if redis.call('EXISTS', key) == 1 then redis.call('HSET', key, 's', 'superseded') end
-  i = i + 1
+if watermark > 0 then
+  local zkey = '{K.scored_versions("")}' .. city
+  redis.call('ZADD', zkey, watermark, watermark .. ':' .. ver)
+  redis.call('ZREMRANGEBYRANK', zkey, 0, -1001)
 end
 local clean = 0
 if redis.call('LLEN', inbox) == 0 then

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from shared.jsonfast import loads
 from shared.scoring.ranking import rank_scores
 from shared.store import keys as K
 from shared.store.connection import Client
@@ -46,7 +46,7 @@ class RankingReader:
         cards = self.client.mget([K.city_card(r.city_id) for r in ranked]) if ranked else []
         rows = []
         for item, card in zip(ranked, cards):
-            row = json.loads(card) if card else {"city_id": item.city_id}
+            row = loads(card) if card else {"city_id": item.city_id}
             row["rank"] = item.rank
             if pillar is not None:
                 row["pillar_score"] = item.score
@@ -60,7 +60,7 @@ class RankingReader:
     def result(self, city: str) -> dict[str, Any] | None:
         """Return a city's full scoring result, or None if the city is unknown."""
         raw = self.client.get(K.city_result(city))
-        return None if raw is None else dict(json.loads(raw))
+        return None if raw is None else dict(loads(raw))
 
     def ranks_of(self, city: str, score: float | None, pillars: dict[str, float | None]
                  ) -> tuple[int | None, dict[str, int | None]]:
@@ -79,7 +79,7 @@ class RankingReader:
     def history(self, city: str, limit: int = 0) -> list[dict[str, Any]]:
         """Return a city's score and rank entries, oldest first (the last `limit` if given)."""
         rows = self.client.lrange(K.city_history(city), -limit if limit else 0, -1)
-        return [json.loads(r) for r in rows]
+        return [loads(r) for r in rows]
 
     def changes_after(self, last_id: str, block_ms: int, count: int = 200
                       ) -> list[tuple[str, dict[str, Any]]]:
@@ -87,7 +87,7 @@ class RankingReader:
         reply = self.client.xread({K.CHANGES: last_id}, count=count, block=block_ms)
         if not reply:
             return []
-        return [(sid, json.loads(fields["c"])) for sid, fields in reply[0][1]]
+        return [(sid, loads(fields["c"])) for sid, fields in reply[0][1]]
 
     def last_change_id(self) -> str:
         """Return the newest change stream id ('0-0' if none)."""

@@ -252,6 +252,14 @@ def test_superseded_event_status(pipeline: Pipeline) -> None:
     assert doc["indicators"]["talent.ai_graduates"]["raw"] == 5000
     assert doc["indicators"]["talent.ai_graduates"]["event_id"] == newer["event_id"]
     assert p.ingest.get("/v1/events/00000000-0000-4000-8000-000000000000").status_code == 404
+    # An applied event displaced later by a newer one becomes superseded.
+    newest = indicator("eta", "talent.ai_graduates", 6000, at="2025-06-03T00:00:00Z")
+    assert p.ingest.post("/v1/events", json=newest, headers=p.auth()).status_code == 202
+    p.stack.wait_idle(30)
+    assert p.ingest.get(f"/v1/events/{newer['event_id']}").get_json()["status"] == "superseded"
+    latest = p.ingest.get(f"/v1/events/{newest['event_id']}").get_json()
+    assert latest["status"] == "applied" and latest["scored"]
+    assert latest["ranking_version"] > 0
 
 
 def test_index_tick_rebuilds_every_city(pipeline: Pipeline) -> None:
