@@ -269,6 +269,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         chunks = bodies(update_events(n, 100, rng), 1000)
         before = histogram(stack, "aicity_scoring_ack_to_visible_seconds")
         rec_before = counter(stack, "aicity_scoring_recomputes_total")
+        stack.redis.client().config_resetstat()
+        cpu_before = stack.redis.client().info("cpu")
         accepted, elapsed = post_load(stack, token, chunks, 4)
         t_last = time.time()
         drain = drain_seconds(stack, t_last)
@@ -279,6 +281,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "end_to_end_per_s": accepted / (elapsed + drain),
             "p50_s": quantile(0.5, before, after), "p99_s": quantile(0.99, before, after),
             "recomputes": counter(stack, "aicity_scoring_recomputes_total") - rec_before}
+        stats = stack.redis.client().info("commandstats")
+        cpu_after = stack.redis.client().info("cpu")
+        redis_cpu = sum(cpu_after[k] - cpu_before[k] for k in ("used_cpu_sys", "used_cpu_user"))
+        results["max"]["redis_cpu_us_per_event"] = 1e6 * redis_cpu / accepted
+        results["max"]["redis_commands_us_per_event"] = {
+            k.removeprefix("cmdstat_"): round(v["usec"] / accepted, 2)
+            for k, v in sorted(stats.items(), key=lambda kv: -kv[1]["usec"])[:8]}
         console.print(results["max"])
 
         console.print("[bold]5. ranking requests/s (4 clients, limit=100)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections import Counter
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -52,8 +51,7 @@ def post_events() -> tuple[Response, int] | Response:
     except OverflowError as exc:
         return _error(413, str(exc), limit=ctx.settings.ingest_max_batch)
     m.BATCH_SIZE.observe(len(items))
-    result = handlers.submit(items, feed, ctx.codec, ctx.log, ctx.publisher, ctx.known_cities,
-                             time.time_ns() // 1_000_000)
+    result = handlers.submit(items, feed, ctx.codec, ctx.log, ctx.publisher, ctx.known_cities)
     for (kind, outcome), count in Counter(result.outcomes).items():  # one inc per series
         m.EVENTS.labels(kind, outcome).inc(count)
     log.info("batch", extra={"feed": feed.name, "events": len(items),

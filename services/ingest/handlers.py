@@ -46,7 +46,7 @@ def _scope_error(event: Event, feed: Feed, existing: set[str]) -> dict[str, list
 
 def submit(
     items: list[Any], feed: Feed, codec: EventCodec, log: EventLog, publisher: Publisher,
-    known_cities: Callable[[list[str]], set[str]], now_ms: int,
+    known_cities: Callable[[list[str]], set[str]],
 ) -> Submission:
     """Validate every item, store the valid ones atomically, queue recomputes, report each."""
     results: list[dict[str, Any]] = [{} for _ in items]
@@ -75,7 +75,7 @@ def submit(
         # The log keeps what the feed sent (already validated, unknown fields refused),
         # with the event id in its canonical lower case.
         stored = log.append([(e, canonical_json({**items[i], "event_id": e.event_id}))
-                             for i, e in to_store], now_ms)
+                             for i, e in to_store])
         for (index, event), status in zip(to_store, stored.statuses):
             results[index] = {"index": index, "event_id": event.event_id, "status": status,
                               "errors": {}}

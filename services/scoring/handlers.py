@@ -47,11 +47,10 @@ def _fold(work: CityWork) -> tuple[CityState, int, list[int]]:
              else CityState(work.city_id))
     superseded = 0
     acks: list[int] = []
-    for item in work.items:
-        ack, _, body = item.partition(" ")
+    for log_id, body in work.items:
         if apply_event(state, event_from_stored(loads(body))).status == SUPERSEDED:
             superseded += 1
-        acks.append(int(ack))
+        acks.append(int(log_id.split("-", 1)[0]))  # a log id starts with its append time (ms)
     return state, superseded, acks
 
 

@@ -121,6 +121,10 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
     @worker_ready.connect(weak=False)
     def on_ready(**_: Any) -> None:
         configure_logging(settings)
+        # One line per task received/succeeded is noise at thousands of tasks a minute; the
+        # task logs its own summary, and failures still log at WARNING/ERROR.
+        for name in ("celery.app.trace", "celery.worker.strategy"):
+            logging.getLogger(name).setLevel(logging.WARNING)
         if settings.worker_metrics_port:
             start_http_server(settings.worker_metrics_port)
         if ctx.store.ensure_methodology(ctx.methodology.version):

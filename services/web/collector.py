@@ -57,7 +57,8 @@ class PipelineCollector(Collector):
                 pipe.lindex(K.inbox(city), 0)
             heads = [h for h in pipe.execute() if h]
             if heads:
-                oldest_ms = min(int(h.split(" ", 1)[0]) for h in heads)
+                # an inbox starts with the oldest event's log id: "<append ms>-<seq>"
+                oldest_ms = min(int(h.split("-", 1)[0]) for h in heads)
         mem = c.info("memory")
         persistence = c.info("persistence")
 

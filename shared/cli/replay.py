@@ -67,7 +67,7 @@ def replay(args: argparse.Namespace) -> int:
     counts = {"accepted": 0, "duplicate": 0}
 
     def flush() -> None:
-        result = log.append(batch, time.time_ns() // 1_000_000)  # type: ignore[arg-type]
+        result = log.append(batch)  # type: ignore[arg-type]
         for s in result.statuses:
             counts[s] += 1
         publisher.recompute(result.enqueue)

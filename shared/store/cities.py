@@ -19,7 +19,7 @@ class CityWork:
     rev: str
     state_json: str | None
     result_json: str | None
-    items: list[str]  # "<ack ms> <canonical event json>", oldest first
+    items: list[tuple[str, str]]  # (log id, canonical event json), oldest first
     index_date: str  # '' while no index.ticked was applied (the methodology's base date)
     methodology: str
 
@@ -90,12 +90,13 @@ class CityStore:
             pipe.get(K.city_rev(city))
             pipe.get(K.city_state(city))
             pipe.get(K.city_result(city))
-            pipe.lrange(K.inbox(city), 0, max_items - 1)
+            pipe.lrange(K.inbox(city), 0, 2 * max_items - 1)
         replies = pipe.execute()
         date, methodology = replies[0]
         out = []
         for n, city in enumerate(cities):
-            rev, state, result, items = replies[1 + 4 * n: 5 + 4 * n]
+            rev, state, result, flat = replies[1 + 4 * n: 5 + 4 * n]
+            items = list(zip(flat[0::2], flat[1::2]))
             out.append(CityWork(city, rev or "0", state, result, items, date or "",
                                 methodology or ""))
         return out

@@ -46,16 +46,16 @@ class EventLog:
         self.pending_ttl = pending_ttl
         self._append = client.register_script(lua.APPEND)
 
-    def append(self, events: Sequence[tuple[Event, str]], now_ms: int) -> AppendResult:
+    def append(self, events: Sequence[tuple[Event, str]]) -> AppendResult:
         """Store (event, canonical json) pairs in one atomic step; only then may ingest say 202."""
-        args: list[Any] = [now_ms, self.pending_ttl, len(events)]
+        args: list[Any] = [self.pending_ttl, len(events)]
         for event, body in events:
             if event.type == INDEX_TICKED:
                 tickv = "|".join(event.version)
-                args += [event.event_id, "", event.type, body, tickv,
+                args += [K.event(event.event_id), "", body, tickv,
                          event.data.date.isoformat()]  # type: ignore[union-attr]
             else:
-                args += [event.event_id, event.city_id, event.type, body, "", ""]
+                args += [K.event(event.event_id), event.city_id, body, "", ""]
         codes, rebuild, enqueue = self._append(keys=[], args=args)
         statuses = ["accepted" if c == "a" else "duplicate" for c in codes]
         return AppendResult(statuses, rebuild == "1", list(enqueue))
@@ -76,7 +76,7 @@ class EventLog:
         event = loads(rows[0][1]["e"]) if rows else {}
         out: dict[str, Any] = {
             "event_id": eid, "type": event.get("type"), "city_id": raw.get("c"),
-            "log_id": raw["x"], "accepted_at_ms": int(raw["a"]),
+            "log_id": raw["x"], "accepted_at_ms": int(raw["x"].split("-", 1)[0]),
             "status": raw.get("s", "accepted"), "scored": False, "ranking_version": None,
         }
         city = raw.get("c")

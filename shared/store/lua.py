@@ -6,20 +6,21 @@ keys are not declared), which the README notes: a cluster needs hash-tagged keys
 
 from shared.store import keys as K
 
-# ARGV: now_ms, pending_ttl, n, then per event: id, city ('' for a tick), type, json,
+# ARGV: pending_ttl, n, then per event: its submission key, city ('' for a tick), json,
 # tick version ('' unless tick), tick date ('' unless tick).
+# A city's inbox holds two elements per event, the log id (whose milliseconds are the ack
+# time) and the json: pushing both avoids building a new string per event inside Lua.
 # Returns {status chars ('a' accepted, 'd' duplicate), rebuild '1'/'0', {cities to enqueue}}.
 APPEND = f"""
-local now, ttl, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local ttl, n = tonumber(ARGV[1]), tonumber(ARGV[2])
 local status, order, touched = {{}}, {{}}, {{}}
 local rebuild, city_events = '0', 0
 local base = {{}}  -- per city: events consumed so far, to number each new event
-local i = 4
+local i = 3
 for k = 1, n do
-  local id, city, typ, body = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local tickv, tickdate = ARGV[i + 4], ARGV[i + 5]
-  i = i + 6
-  local key = '{K.event("")}' .. id
+  local key, city, body = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local tickv, tickdate = ARGV[i + 3], ARGV[i + 4]
+  i = i + 5
   if redis.call('EXISTS', key) == 1 then
     status[k] = 'd'
   else
@@ -29,9 +30,9 @@ for k = 1, n do
       if not base[city] then
         base[city] = tonumber(redis.call('GET', '{K.consumed("")}' .. city) or '0')
       end
-      local len = redis.call('RPUSH', '{K.inbox("")}' .. city, now .. ' ' .. body)
+      local len = redis.call('RPUSH', '{K.inbox("")}' .. city, sid, body)
       -- c: city, x: log id, p: position in the city's sequence (scored once consumed >= p)
-      redis.call('HSET', key, 'c', city, 'x', sid, 'p', base[city] + len, 'a', now)
+      redis.call('HSET', key, 'c', city, 'x', sid, 'p', base[city] + len / 2)
       city_events = city_events + 1
       if not touched[city] then
         touched[city] = true
@@ -47,7 +48,7 @@ for k = 1, n do
         verdict = 'applied'
         rebuild = '1'
       end
-      redis.call('HSET', key, 's', verdict, 'x', sid, 'a', now)
+      redis.call('HSET', key, 's', verdict, 'x', sid)
     end
   end
 end
@@ -101,7 +102,7 @@ local inbox = '{K.inbox("")}' .. city
 local consumed = tonumber(ARGV[3])
 local watermark = 0
 if consumed > 0 then
-  redis.call('LTRIM', inbox, consumed, -1)
+  redis.call('LTRIM', inbox, 2 * consumed, -1)
   redis.call('DECRBY', '{K.BACKLOG}', consumed)
   watermark = redis.call('INCRBY', '{K.consumed("")}' .. city, consumed)
 end

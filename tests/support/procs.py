@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -22,10 +23,21 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
-    """Return a TCP port free on loopback right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """Return a TCP port free on loopback right now, below the kernel's ephemeral range.
+
+    Ports the kernel hands out (bind to 0) collide with the ephemeral ports of the many
+    client connections load tests open; a random port in 20000-32767 does not.
+    """
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(20000, 32768)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 20000-32767")
 
 
 def wait_for(cond: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05,
