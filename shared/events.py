@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -103,6 +104,18 @@ class Event:
     def version(self) -> tuple[str, str]:
         """Return the last-writer-wins key: UTC instant, then event id."""
         return (utc_key(self.occurred_at), self.event_id)
+
+
+TICK_NAMESPACE = uuid.UUID("0c4a3f7e-6b8e-4d0a-9a53-1f0f2d9b7c11")
+
+
+def daily_tick(day: date) -> Event:
+    """Return the index.ticked event for a day; its id is fixed, so ticking twice is a duplicate."""
+    return Event(
+        event_id=str(uuid.uuid5(TICK_NAMESPACE, day.isoformat())), type=INDEX_TICKED,
+        city_id=None, occurred_at=datetime(day.year, day.month, day.day, tzinfo=UTC),
+        data=IndexTicked(day),
+    )
 
 
 def utc_key(moment: datetime) -> str:

@@ -7,6 +7,7 @@ lost message costs latency (the sweeper re-sends it), never data.
 from __future__ import annotations
 
 from celery import Celery
+from celery.schedules import crontab
 
 from shared.settings import Settings
 
@@ -14,6 +15,7 @@ QUEUE = "aicity.scoring"
 RECOMPUTE_CITIES = "aicity.recompute_cities"
 TASK_CHUNK = 100  # cities per recompute message: one message per burst, not per city
 SWEEP = "aicity.sweep"
+DAILY_TICK = "aicity.daily_tick"
 
 
 def make_celery(settings: Settings, main: str = "aicity") -> Celery:
@@ -35,6 +37,10 @@ def make_celery(settings: Settings, main: str = "aicity") -> Celery:
             "sweep-dirty-cities": {"task": SWEEP, "schedule": settings.sweep_interval_seconds},
         },
     )
+    if settings.daily_tick:
+        app.conf.beat_schedule["daily-index-tick"] = {
+            "task": DAILY_TICK, "schedule": crontab(minute=5, hour=0)}
+        app.conf.timezone = "UTC"
     return app
 
 

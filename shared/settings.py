@@ -25,6 +25,9 @@ class Settings:
     worker_metrics_port: int = 9101  # 0 disables the scoring worker's metrics server
     log_level: str = "INFO"
     log_json: bool = True
+    # Post an index.ticked event for the current UTC date every day (off by default: the
+    # reference dataset is pinned to its 2025-06-30 index date).
+    daily_tick: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

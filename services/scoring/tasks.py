@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
@@ -14,12 +15,15 @@ from prometheus_client import start_http_server
 
 from services.scoring import handlers
 from services.scoring import metrics as m
+from shared.events import EventCodec
+from shared.events import daily_tick as tick_event
 from shared.logs import configure_logging
-from shared.messaging import RECOMPUTE_CITIES, SWEEP, Publisher, make_celery
+from shared.messaging import DAILY_TICK, RECOMPUTE_CITIES, SWEEP, Publisher, make_celery
 from shared.methodology import Methodology, load_methodology
 from shared.settings import Settings
 from shared.store.cities import CityStore
 from shared.store.connection import redis_client
+from shared.store.events_log import EventLog, canonical_json
 
 log = logging.getLogger("aicity.scoring")
 
@@ -39,6 +43,10 @@ class WorkerContext:
     @cached_property
     def methodology(self) -> Methodology:
         return load_methodology(self.settings.methodology)
+
+    @cached_property
+    def codec(self) -> EventCodec:
+        return EventCodec(self.methodology)
 
     @cached_property
     def client(self) -> redis.Redis:
@@ -109,6 +117,18 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
         full = [r.city_id for r in reports if r.events >= settings.recompute_max_events]
         if full:  # more waiting than one recompute folds in: go round again
             ctx.publisher.recompute(ctx.store.claim_pending(full))
+
+    @app.task(name=DAILY_TICK)
+    def daily_tick() -> bool:
+        """Move the index date to today (UTC) with an index.ticked event in the log."""
+        event = tick_event(datetime.now(UTC).date())
+        body = canonical_json(ctx.codec.dump(event))
+        result = EventLog(ctx.client, settings.pending_ttl_seconds).append([(event, body)])
+        if result.rebuild:
+            m.REBUILDS.labels("index_date").inc()
+            ctx.publisher.sweep()
+        log.info("daily tick", extra={"event_id": event.event_id, "rebuild": result.rebuild})
+        return result.rebuild
 
     @app.task(name=SWEEP)
     def sweep() -> int:

@@ -287,3 +287,26 @@ def test_web_api_errors_and_health(pipeline: Pipeline) -> None:
     spec = p.web.get("/openapi.json").get_json()
     assert {"/v1/events", "/api/v1/rankings", "/api/v1/stream"} <= set(spec["paths"])
     assert "Event" in spec["components"]["schemas"]
+
+
+def test_daily_tick_moves_the_index_date_once_per_day(pipeline: Pipeline) -> None:
+    from datetime import UTC, datetime
+
+    from shared.messaging import DAILY_TICK, make_celery
+    from shared.settings import Settings
+
+    p = pipeline
+    assert p.ingest.post("/v1/events", json=full_city("kappa"), headers=p.auth()).status_code == 202
+    p.stack.wait_idle(30)
+    assert ranking(p)["as_of"] == "2025-06-30"  # the methodology's base date
+    app = make_celery(Settings.from_env(redis_url=p.redis.url))
+    log_len = p.redis.client().xlen(K.LOG)
+    app.send_task(DAILY_TICK)
+    today = datetime.now(UTC).date().isoformat()
+    wait_for(lambda: ranking(p)["as_of"] == today, 20, what="index date moved")
+    app.send_task(DAILY_TICK)  # a second tick the same day is a duplicate
+    # acks_late: the message leaves kombu's "unacked" hash only once the task has run
+    wait_for(lambda: p.redis.client().llen("aicity.scoring") == 0
+             and p.redis.client().hlen("unacked") == 0, 20, what="second tick processed")
+    p.stack.wait_idle(30)
+    assert p.redis.client().xlen(K.LOG) == log_len + 1
