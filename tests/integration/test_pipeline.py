@@ -310,3 +310,37 @@ def test_daily_tick_moves_the_index_date_once_per_day(pipeline: Pipeline) -> Non
              and p.redis.client().hlen("unacked") == 0, 20, what="second tick processed")
     p.stack.wait_idle(30)
     assert p.redis.client().xlen(K.LOG) == log_len + 1
+
+
+def test_methodology_change_rebuilds_every_city(pipeline: Pipeline, tmp_path: Any) -> None:
+    from shared.events import EventCodec
+    from shared.index import compute_index
+    from shared.methodology import METHODOLOGY_DIR
+    from shared.methodology import load_methodology as load
+
+    p = pipeline
+    events = full_city("lambda") + full_city("mu", 0.7)
+    assert p.ingest.post("/v1/events", json=events, headers=p.auth()).status_code == 202
+    p.stack.wait_idle(30)
+    before = {i["city_id"]: i["score"] for i in ranking(p)["items"]}
+    # A new version: same indicators, governance weighted far more than adoption.
+    text = (METHODOLOGY_DIR / "2025.1.toml").read_text()
+    text = text.replace('version = "2025.1"', 'version = "2025.1-test"')
+    text = text.replace('code = "adoption"\nname = "Industrial adoption and speed"\nweight = 0.35',
+                        'code = "adoption"\nname = "Industrial adoption and speed"\nweight = 0.05')
+    text = text.replace('code = "governance"\nname = "Public-sector AI and policy"\nweight = 0.15',
+                        'code = "governance"\nname = "Public-sector AI and policy"\nweight = 0.45')
+    path = tmp_path / "2025.1-test.toml"
+    path.write_text(text)
+    new = load(path)
+    assert new.version == "2025.1-test"
+    p.stack.services["worker1"].stop()
+    p.stack.extra_env["AICITY_METHODOLOGY"] = str(path)
+    p.stack.start_worker("worker2")
+    codec = EventCodec(new)
+    expected = compute_index([codec.load(e) for e in events], new)
+    want = {r.city_id: r.score for r in expected.ranking}
+    assert want != before
+    wait_for(lambda: {i["city_id"]: i["score"] for i in ranking(p)["items"]} == want, 30,
+             what="every city rescored under the new methodology")
+    assert p.redis.client().hget(K.INDEX, "methodology") == "2025.1-test"
