@@ -358,7 +358,7 @@ def test_keyboard_and_structure(session: Session) -> None:
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"
     page.keyboard.press("Enter")
-    assert page.evaluate("location.hash") == "#main"
+    page.wait_for_function("location.hash === '#main'", timeout=5000)  # navigation is async
     assert page.locator("table#ranking caption").count() == 1
     assert page.locator("label[for='q']").count() == 1
     assert page.locator("label[for='region']").count() == 1

@@ -107,7 +107,7 @@
     if (state.region) page.set("region", state.region);
     if (state.q) page.set("q", state.q);
     var qs = page.toString();
-    window.history.replaceState(null, "", window.location.pathname + (qs ? "?" + qs : ""));
+    window.history.replaceState(null, "", window.location.pathname + (qs ? "?" + qs : "") + window.location.hash);
     var dl = params(true).toString();
     document.getElementById("dl-csv").setAttribute("href", cfg.csv + (dl ? "?" + dl : ""));
     document.getElementById("dl-json").setAttribute("href", cfg.api + (dl ? "?" + dl : ""));
