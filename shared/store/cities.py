@@ -64,18 +64,10 @@ class CityStore:
         self._claim = client.register_script(lua.CLAIM_PENDING)
         self._mark_all = client.register_script(lua.MARK_ALL_DIRTY)
 
-    def release_pending(self, city: str) -> None:
-        """Clear the queued flag first, so events arriving during the recompute re-queue it."""
-        self.client.delete(K.pending(city))
-
     def release_pending_many(self, cities: Sequence[str]) -> None:
-        """Clear the queued flags of several cities in one round trip."""
+        """Clear the queued flags first, so events arriving during the recompute re-queue them."""
         if cities:
             self.client.delete(*(K.pending(c) for c in cities))
-
-    def read(self, city: str, max_items: int) -> CityWork:
-        """Return a snapshot of the city's state, result and unapplied events."""
-        return self.read_many([city], max_items)[0]
 
     def read_many(self, cities: Sequence[str], max_items: int) -> list[CityWork]:
         """Return snapshots of several cities in one round trip.
@@ -101,12 +93,9 @@ class CityStore:
                                 methodology or ""))
         return out
 
-    def commit(self, c: Commit) -> CommitOutcome:
-        """Write state, result, rankings, history, change message and statuses, or nothing."""
-        return self.commit_many([c])[0]
-
     def commit_many(self, commits: Sequence[Commit]) -> list[CommitOutcome]:
-        """Run each city's atomic commit, all in one round trip; each succeeds or not alone."""
+        """Commit each city atomically (state, result, rankings, history, change message) if
+        nothing moved underneath it; all in one round trip, each succeeding or not alone."""
         pipe = self.client.pipeline(transaction=False)
         for c in commits:
             self._commit(keys=[], args=self._commit_args(c), client=pipe)
@@ -144,10 +133,6 @@ class CityStore:
     def iter_dirty(self) -> Iterator[str]:
         """Yield cities whose ranking entry is behind their events."""
         yield from self.client.sscan_iter(K.DIRTY, count=1000)
-
-    def dirty_count(self) -> int:
-        """Return the number of dirty cities."""
-        return int(self.client.scard(K.DIRTY))
 
     def mark_all_dirty(self) -> int:
         """Mark every city dirty (full rebuild); return how many are dirty."""

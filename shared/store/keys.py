@@ -10,7 +10,6 @@ UNRANKED = "aicity:unranked"  # hash: city -> reason
 RANK_OVERALL = "aicity:rank:overall"  # zset
 FEEDS = "aicity:feeds"  # hash: feed name -> JSON {cities, token_sha256, created_at}
 FEED_TOKENS = "aicity:feed-tokens"  # hash: sha256(token) -> feed name
-STATS = "aicity:stats"  # hash: counters kept in Redis (recomputes, rebuilds)
 
 
 def rank_pillar(pillar: str) -> str:
