@@ -176,6 +176,14 @@ class Stack:
         return svc
 
     def start(self, workers: int = 1, beat: bool = True) -> Stack:
+        """Start every process and wait until ready; on failure stop what did start."""
+        try:
+            return self._start(workers, beat)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, workers: int, beat: bool) -> Stack:
         self.redis.start()
         self.start_service("ingest")
         self.start_service("web")
