@@ -71,11 +71,22 @@ def setup_events(n_cities: int, rng: random.Random) -> list[dict[str, Any]]:
     return out
 
 
-def update_events(n: int, n_cities: int, rng: random.Random) -> list[dict[str, Any]]:
-    """Return n indicator updates spread over the cities, with later timestamps."""
+def update_events(n: int, n_cities: int, rng: random.Random,
+                  per_batch: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+    """Return n indicator updates over the cities, with later timestamps.
+
+    Spread uniformly over all cities, or, with per_batch=(batch, k), each run of `batch`
+    events over k cities drawn afresh from all of them (the same locality at any size).
+    """
     out = []
+    group: list[int] = []
     for k in range(n):
-        city = f"bench-{rng.randrange(n_cities):05d}"
+        if per_batch is None:
+            city = f"bench-{rng.randrange(n_cities):05d}"
+        else:
+            if k % per_batch[0] == 0:
+                group = rng.sample(range(n_cities), min(per_batch[1], n_cities))
+            city = f"bench-{group[rng.randrange(len(group))]:05d}"
         code = CODES[rng.randrange(len(CODES))]
         ind = M.indicator(code)
         at = f"2025-03-{1 + k % 28:02d}T{(k // 28) % 24:02d}:{(k // 672) % 60:02d}:00.{k % 1000000:06d}Z"
@@ -148,12 +159,19 @@ def histogram(stack: Stack, name: str) -> dict[float, float]:
 
 
 def counter(stack: Stack, name: str) -> float:
+    """Sum every series of a metric (or of a histogram's _sum/_count) over the workers."""
     total = 0.0
     for port in stack.worker_ports.values():
         for line in requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text.splitlines():
-            if line.startswith(name) and not line.startswith("#"):
+            if line.startswith((name + " ", name + "{")):
                 total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+def recompute_totals(stack: Stack) -> tuple[float, float]:
+    """Return (recomputes, seconds spent in them) so far, over every worker."""
+    return (counter(stack, "aicity_scoring_recompute_duration_seconds_count"),
+            counter(stack, "aicity_scoring_recompute_duration_seconds_sum"))
 
 
 def quantile(q: float, before: dict[float, float], after: dict[float, float]) -> float:
@@ -306,13 +324,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             post_load(s, token, bodies(setup_events(n_cities, rng), 1000), 4)
             s.wait_idle(600)
             n = int(100_000 * scale)
-            accepted, elapsed = post_load(s, token, bodies(update_events(n, n_cities, rng), 1000), 4)
-            drain = drain_seconds(s, time.time())
-            results["by_cities"][n_cities] = {
-                "accepted_per_s": accepted / elapsed, "us_per_event_ingest": 1e6 * elapsed / accepted,
-                "end_to_end_per_s": accepted / (elapsed + drain),
-                "us_per_event_end_to_end": 1e6 * (elapsed + drain) / accepted}
-            console.print(n_cities, results["by_cities"][n_cities])
+            row: dict[str, Any] = {}
+            # uniform: every batch of 1,000 touches ~min(N, 1,000) cities, so fewer events
+            # share each city's bookkeeping and recompute as N grows; local: every batch
+            # touches 100 cities drawn from all N, the locality of the 100-city run, so
+            # what is left is the cost of N itself.
+            for mode, per_batch in (("uniform", None), ("local", (1000, 100))):
+                events = update_events(n, n_cities, rng, per_batch)
+                rec0, sec0 = recompute_totals(s)
+                accepted, elapsed = post_load(s, token, bodies(events, 1000), 4)
+                drain = drain_seconds(s, time.time())
+                rec1, sec1 = recompute_totals(s)
+                row[mode] = {
+                    "accepted_per_s": accepted / elapsed,
+                    "us_per_event_ingest": 1e6 * elapsed / accepted,
+                    "end_to_end_per_s": accepted / (elapsed + drain),
+                    "us_per_event_end_to_end": 1e6 * (elapsed + drain) / accepted,
+                    "recomputes": rec1 - rec0,
+                    "events_per_recompute": accepted / max(rec1 - rec0, 1),
+                    "us_per_recompute": 1e6 * (sec1 - sec0) / max(rec1 - rec0, 1)}
+                console.print(n_cities, mode, row[mode])
+            results["by_cities"][n_cities] = row
         finally:
             s.stop()
     return results
@@ -344,11 +376,22 @@ def report(r: dict[str, Any]) -> None:
               f"{m['p50_s'] * 1000:.0f} / {m['p99_s'] * 1000:.0f} ms", "")
     t.add_row("ranking requests/s (limit=100)", f"{r['ranking_rps']:,.0f}",
               f"{r['ranking_rps'] / floor:.1f}x")
-    for n, c in r["by_cities"].items():
-        t.add_row(f"{int(n):,} cities: ingest / end-to-end per event",
-                  f"{c['us_per_event_ingest']:.0f} / {c['us_per_event_end_to_end']:.0f} µs",
-                  f"{c['accepted_per_s'] / floor:.1f}x")
     console.print(t)
+    if not r["by_cities"]:
+        return
+    c = Table(title="Per-event cost by number of cities (ingest / end-to-end µs per event; "
+                    "events per recompute; µs per city recompute)")
+    for col in ("cities", "uniform", "ev/recompute", "µs/recompute", "local (100 cities/batch)",
+                "ev/recompute", "µs/recompute"):
+        c.add_column(col, justify="right")
+    for n, row in r["by_cities"].items():
+        cells = [f"{int(n):,}"]
+        for mode in ("uniform", "local"):
+            m = row[mode]
+            cells += [f"{m['us_per_event_ingest']:.0f} / {m['us_per_event_end_to_end']:.0f}",
+                      f"{m['events_per_recompute']:.1f}", f"{m['us_per_recompute']:.0f}"]
+        c.add_row(*cells)
+    console.print(c)
 
 
 def main() -> int:

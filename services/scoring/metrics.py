@@ -32,7 +32,8 @@ RECOMPUTE_DURATION = Histogram(
 )
 ACK_TO_VISIBLE = Histogram(
     "aicity_scoring_ack_to_visible_seconds",
-    "End-to-end freshness: from the ingest 202 to the event being in the published ranking.",
+    "End-to-end freshness: from the event's durable append (just before the ingest 202) to "
+    "its commit into the published ranking.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 TASK_FAILURES = Counter(

@@ -37,8 +37,6 @@ for k = 1, n do
       if not touched[city] then
         touched[city] = true
         order[#order + 1] = city
-        redis.call('SADD', '{K.CITIES}', city)
-        redis.call('SADD', '{K.DIRTY}', city)
       end
     else
       local cur = redis.call('HGET', '{K.INDEX}', 'tick')
@@ -55,6 +53,12 @@ end
 if city_events > 0 then
   redis.call('INCRBY', '{K.BACKLOG}', city_events)
 end
+-- One SADD per set for the whole batch (in chunks within Lua's unpack limit), not per city.
+for s = 1, #order, 1000 do
+  local chunk = {{unpack(order, s, math.min(s + 999, #order))}}
+  redis.call('SADD', '{K.CITIES}', unpack(chunk))
+  redis.call('SADD', '{K.DIRTY}', unpack(chunk))
+end
 if rebuild == '1' then
   redis.call('SUNIONSTORE', '{K.DIRTY}', '{K.DIRTY}', '{K.CITIES}')
 end
@@ -65,6 +69,24 @@ for _, city in ipairs(order) do
   end
 end
 return {{table.concat(status), rebuild, enqueue}}
+"""
+
+# KEYS[1]: a ranking sorted set. Return the ranking version, the (city, score) pairs best
+# first and each city's card, read at one instant so a row's card, score and rank agree.
+# Cards are fetched in chunks that stay within Lua's unpack limit.
+RANKED = f"""
+local version = redis.call('HGET', '{K.INDEX}', 'version') or '0'
+local flat = redis.call('ZREVRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local cards = {{}}
+for s = 1, #flat, 2000 do
+  local names = {{}}
+  for i = s, math.min(s + 1999, #flat), 2 do
+    names[#names + 1] = '{K.city_card("")}' .. flat[i]
+  end
+  local got = redis.call('MGET', unpack(names))
+  for j = 1, #names do cards[#cards + 1] = got[j] end
+end
+return {{version, flat, cards}}
 """
 
 # Mark every city dirty (a full rebuild) and return nothing.

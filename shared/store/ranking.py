@@ -8,6 +8,7 @@ from typing import Any
 from shared.jsonfast import loads
 from shared.scoring.ranking import rank_scores
 from shared.store import keys as K
+from shared.store import lua
 from shared.store.connection import Client
 
 
@@ -24,6 +25,7 @@ class RankingReader:
 
     def __init__(self, client: Client) -> None:
         self.client = client
+        self._ranked = client.register_script(lua.RANKED)
 
     def meta(self) -> IndexMeta:
         """Return the index date, ranking version, methodology and last update time."""
@@ -35,17 +37,15 @@ class RankingReader:
     def ranked(self, pillar: str | None = None) -> tuple[int, list[dict[str, Any]]]:
         """Return (ranking version, rows with rank) by overall score or one pillar's score.
 
-        Version, scores and cards are read in one transaction, so they agree.
+        Version, scores and cards are read by one script, at one instant, so they agree.
         """
         key = K.RANK_OVERALL if pillar is None else K.rank_pillar(pillar)
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hget(K.INDEX, "version")
-        pipe.zrange(key, 0, -1, desc=True, withscores=True)
-        version, pairs = pipe.execute()
-        ranked = rank_scores(pairs)
-        cards = self.client.mget([K.city_card(r.city_id) for r in ranked]) if ranked else []
+        version, flat, cards = self._ranked(keys=[key])
+        card_of = dict(zip(flat[0::2], cards))
+        ranked = rank_scores(zip(flat[0::2], map(float, flat[1::2])))
         rows = []
-        for item, card in zip(ranked, cards):
+        for item in ranked:
+            card = card_of[item.city_id]
             row = loads(card) if card else {"city_id": item.city_id}
             row["rank"] = item.rank
             if pillar is not None:

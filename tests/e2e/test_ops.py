@@ -439,6 +439,10 @@ def test_logs_are_json_lines_and_never_contain_a_token(ops: Ops) -> None:
             assert token not in text, f"a feed token appears in the {name} log"
             assert token[4:] not in text, f"a feed token's secret part appears in the {name} log"
 
+    # The HTTP services (gunicorn included) write nothing but JSON lines.
+    for name in ("ingest", "web"):
+        lines = [line for line in outputs[name].splitlines() if line.strip()]
+        assert lines and len(records(outputs[name])) == len(lines), outputs[name][-2000:]
     ingest = [r for r in records(outputs["ingest"]) if r["logger"] == "aicity.ingest"]
     batches = [r for r in ingest if r["msg"] == "batch"]
     assert batches, outputs["ingest"][-2000:]

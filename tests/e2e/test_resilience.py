@@ -88,16 +88,23 @@ def test_worker_killed_mid_load_loses_nothing(tmp_path: Path, sequential: bytes)
         token = stack.admin_token()
         events = shuffled_with_duplicates(11)
         killed = threading.Event()
+        unacked: list[int] = []
 
         def kill_at_half(n: int) -> None:
             if n == 12 and not killed.is_set():
-                wait_for(lambda: stack.redis.client().hget(K.INDEX, "version"), 10)
+                client = stack.redis.client()
+                wait_for(lambda: client.hget(K.INDEX, "version"), 10)
+                # Kill while the worker holds a delivered, unacknowledged recompute message
+                # (acks_late: it sits in kombu's "unacked" hash until the task finishes).
+                wait_for(lambda: client.hlen("unacked") > 0, 10, 0.001, what="a task in flight")
                 stack.services["worker1"].stop(signal.SIGKILL)
+                unacked.append(client.hlen("unacked"))
                 killed.set()
 
         post_concurrently(stack, token, events, clients=2, between=kill_at_half)
         assert killed.is_set()
         assert stack.services["worker1"].proc.poll() is not None  # type: ignore[union-attr]
+        assert unacked and unacked[0] > 0  # the dead worker's message was never acked
         stack.start_worker("worker2")
         stack.wait_idle(120)
         assert canonical(rankings(stack)) == sequential

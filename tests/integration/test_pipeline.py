@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 
+from services.ingest.app import create_app as create_ingest
 from shared.methodology import load_methodology
+from shared.settings import Settings
 from shared.store import keys as K
+from shared.store.feeds import FeedStore
 from tests.integration.conftest import Pipeline
 from tests.support.events import city, event, indicator
 from tests.support.procs import REPO, wait_for
@@ -139,6 +142,28 @@ def test_feed_scoping_and_revocation(pipeline: Pipeline) -> None:
     assert resp.status_code == 401
 
 
+def test_only_an_admin_feed_creates_a_city(pipeline: Pipeline) -> None:
+    p = pipeline
+    assert p.ingest.post("/v1/events", json=city("old-town"), headers=p.auth()).status_code == 202
+    token = FeedStore(p.redis.client()).create("towns", ["old-town", "new-town"])
+    log_len = p.redis.client().xlen(K.LOG)
+    # The feed may write new-town, but new-town does not exist yet: only an admin creates it.
+    resp = p.ingest.post("/v1/events", json=city("new-town"), headers=p.auth(token))
+    assert resp.status_code == 403
+    error = resp.get_json()["results"][0]["errors"]["city_id"][0]
+    assert "'new-town' does not exist" in error and "admin feed" in error
+    assert p.redis.client().xlen(K.LOG) == log_len
+    assert not p.redis.client().sismember(K.CITIES, "new-town")
+    # The same feed may update the profile of its existing city.
+    resp = p.ingest.post("/v1/events", json=city("old-town", population=2_000_000),
+                         headers=p.auth(token))
+    assert resp.status_code == 202 and resp.get_json()["accepted"] == 1
+    # Once an admin feed has created it, the scoped feed may write it.
+    assert p.ingest.post("/v1/events", json=city("new-town"), headers=p.auth()).status_code == 202
+    resp = p.ingest.post("/v1/events", json=city("new-town", population=3), headers=p.auth(token))
+    assert resp.status_code == 202 and resp.get_json()["accepted"] == 1
+
+
 def _store_snapshot(p: Pipeline) -> tuple[int, int, str]:
     c = p.redis.client()
     return c.xlen(K.LOG), int(c.get(K.BACKLOG) or 0), json.dumps(
@@ -217,6 +242,23 @@ def test_oversize_body_gets_413_and_stores_nothing(pipeline: Pipeline) -> None:
     assert resp.status_code == 413
     assert "limit" in resp.get_json()["error"]
     assert _store_snapshot(p) == before
+
+
+@pytest.mark.parametrize("ctype", ["application/json", "application/x-ndjson"])
+def test_too_many_events_in_one_request_get_413_and_store_nothing(pipeline: Pipeline,
+                                                                 ctype: str) -> None:
+    p = pipeline
+    ingest = create_ingest(Settings.from_env(redis_url=p.redis.url, ingest_max_batch=5))
+    events = [indicator("zeta", "gov.open_data_score", n) for n in range(6)]
+    body = (json.dumps(events) if ctype == "application/json"
+            else "\n".join(json.dumps(e) for e in events) + "\n")
+    before = _store_snapshot(p)
+    resp = ingest.test_client().post("/v1/events", data=body, content_type=ctype, headers=p.auth())
+    assert resp.status_code == 413
+    assert resp.get_json()["limit"] == 5 and "limit is 5" in resp.get_json()["error"]
+    assert _store_snapshot(p) == before
+    ok = ingest.test_client().post("/v1/events", json=events[:5], headers=p.auth())
+    assert ok.status_code == 202 and ok.get_json()["accepted"] == 5
 
 
 def test_duplicates_are_reported_and_have_no_effect(pipeline: Pipeline) -> None:
