@@ -77,6 +77,14 @@ def test_bengaluru_is_26th_with_clear_margins(snapshot: IndexSnapshot) -> None:
     assert ranking[25].score - ranking[26].score >= 0.3
 
 
+def test_geometric_aggregation_keeps_the_top_ten_and_moves_bengaluru_to_27th(
+        events: list[Any], methodology: Any) -> None:
+    """What docs/methodology.md says of the geometric mean on the reference data."""
+    geometric = compute_index(events, methodology.with_aggregation("geometric"))
+    assert [item.city_id for item in geometric.ranking[:10]] == TOP_TEN
+    assert next(i.rank for i in geometric.ranking if i.city_id == "bengaluru") == 27
+
+
 def test_every_city_is_ranked(snapshot: IndexSnapshot, methodology: Any) -> None:
     assert len(snapshot.results) == 100
     assert len(snapshot.ranking) == 100
