@@ -31,7 +31,7 @@ class WebContext:
 
     def ranked(self, pillar: str | None) -> tuple[int, list[dict[str, Any]]]:
         """Return the ranked rows, cached per ranking version (one cheap read to check)."""
-        version = int(self.client.hget("aicity:index", "version") or 0)
+        version = self.reader.version()
         with self._lock:
             hit = self._cache.get(pillar)
         if hit is not None and hit[0] == version:
@@ -43,7 +43,7 @@ class WebContext:
 
     def cached_body(self, key: Any, build: Any) -> tuple[int, Any]:
         """Return (ranking version, body) for key, built once per ranking version."""
-        version = int(self.client.hget("aicity:index", "version") or 0)
+        version = self.reader.version()
         with self._lock:
             hit = self._cache.get(("body", key))
         if hit is not None and hit[0] == version:

@@ -34,6 +34,10 @@ class RankingReader:
         return IndexMeta(date, int(version or 0), methodology,
                          int(updated) if updated else None)
 
+    def version(self) -> int:
+        """Return the current ranking version (one cheap read)."""
+        return int(self.client.hget(K.INDEX, "version") or 0)
+
     def ranked(self, pillar: str | None = None) -> tuple[int, list[dict[str, Any]]]:
         """Return (ranking version, rows with rank) by overall score or one pillar's score.
 
