@@ -7,8 +7,10 @@ scoring workers and beat, HTTP load from separate client processes. Measured:
      scoring to drain what was accepted (scoring keeping up);
   3. ack-to-visible latency p50/p99 (the workers' histogram) at paced 1,000 and 5,000
      events/s and during the unpaced maximum;
-  4. ranking requests/s;
-  5. per-event cost at 100, 1,000 and 10,000 cities.
+  4. ranking requests/s (200s and If-None-Match 304s, raw keep-alive clients);
+  5. viewers: 2,000 live SSE viewers while the ranking API is probed and changes posted;
+  6. slow clients: 400 clients sending heads or bodies slowly to both services;
+  7. per-event cost at 100, 1,000 and 10,000 cities.
 Usage: python bench/bench.py [--quick] [--json out.json]
 """
 
@@ -34,6 +36,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import viewers as vw  # noqa: E402
 from shared.methodology import load_methodology  # noqa: E402
 from tests.support.procs import ServiceProc, Stack, wait_for  # noqa: E402
 
@@ -217,26 +220,6 @@ def drain_seconds(stack: Stack, t_last_ack: float) -> float:
     return max(0.0, time.time() - t_last_ack)
 
 
-def ranking_rps(stack: Stack, seconds: float, clients: int = 4) -> float:
-    def hammer(url: str, until: float, q: Any) -> None:
-        s = requests.Session()
-        n = 0
-        while time.time() < until:
-            assert s.get(f"{url}/api/v1/rankings?limit=100", timeout=10).status_code == 200
-            n += 1
-        q.put(n)
-
-    q: Any = mp.Queue()
-    until = time.time() + seconds
-    procs = [mp.Process(target=hammer, args=(stack.web_url, until, q)) for _ in range(clients)]
-    for p in procs:
-        p.start()
-    total = sum(q.get(timeout=seconds + 60) for _ in procs)
-    for p in procs:
-        p.join()
-    return total / seconds
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(2025)
     tmp = Path(tempfile.mkdtemp(prefix="aicity-bench-"))
@@ -300,13 +283,26 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for k, v in sorted(stats.items(), key=lambda kv: -kv[1]["usec"])[:8]}
         console.print(results["max"])
 
-        console.print("[bold]5. ranking requests/s (4 clients, limit=100)")
-        results["ranking_rps"] = ranking_rps(stack, 5 * max(scale, 0.4) if "rps" in phases else 1)
-        console.print(results["ranking_rps"])
+        console.print("[bold]5. ranking requests/s (4 keep-alive clients, limit=100)")
+        seconds = 5 * max(scale, 0.4) if "rps" in phases else 1
+        results["ranking_rps"] = vw.ranking_rps(stack, seconds)
+        results["ranking_rps_304"] = vw.ranking_rps(stack, seconds, revalidate=True)
+        console.print(results["ranking_rps"], results["ranking_rps_304"])
+
+        if "viewers" in phases:
+            console.print("[bold]6. live viewers: SSE fan-out while the API is probed")
+            results["viewers"] = vw.viewers_phase(stack, token, n=2000 if not args.quick else 500,
+                                                  seconds=20 * max(scale, 0.5))
+            console.print(results["viewers"])
+        if "slow" in phases:
+            console.print("[bold]7. slow clients on both services while probes run")
+            results["slow"] = vw.slow_phase(stack, token, n=400,
+                                            seconds=40 if not args.quick else 15)
+            console.print(results["slow"])
     finally:
         stack.stop()
 
-    console.print("[bold]6. per-event cost by number of cities")
+    console.print("[bold]8. per-event cost by number of cities")
     results["by_cities"] = {}
     for n_cities in (100, 1000, 10_000) if "cities" in phases else ():
         s = Stack(tmp / f"cities-{n_cities}", http_workers=args.http_workers).start(
@@ -365,8 +361,23 @@ def report(r: dict[str, Any]) -> None:
                   f"{p['p50_s'] * 1000:.0f} / {p['p99_s'] * 1000:.0f} ms", "")
     t.add_row("ack-to-visible at max rate p50 / p99",
               f"{m['p50_s'] * 1000:.0f} / {m['p99_s'] * 1000:.0f} ms", "")
-    t.add_row("ranking requests/s (limit=100)", f"{r['ranking_rps']:,.0f}",
+    t.add_row("ranking requests/s (limit=100, 200 OK)", f"{r['ranking_rps']:,.0f}",
               f"{r['ranking_rps'] / floor:.1f}x")
+    t.add_row("ranking revalidations/s (304)", f"{r['ranking_rps_304']:,.0f}",
+              f"{r['ranking_rps_304'] / floor:.1f}x")
+    if "viewers" in r:
+        v = r["viewers"]
+        t.add_row("SSE viewers held / web memory per viewer",
+                  f"{v['connected']:,} / {v['kb_per_viewer']:.0f} KB", "")
+        t.add_row("rankings API while they watch p50 / p99 / max",
+                  f"{v['api_p50_ms']:.0f} / {v['api_p99_ms']:.0f} / {v['api_max_ms']:.0f} ms", "")
+        t.add_row("change delivered p50 / p99; share within 1 s",
+                  f"{v['delivery_p50_s'] * 1000:.0f} / {v['delivery_p99_s'] * 1000:.0f} ms; "
+                  f"{v['delivered_within_1s']:.1%}", "")
+    if "slow" in r:
+        worst = max(p["max_ms"] for p in r["slow"]["probes"].values())
+        t.add_row(f"{r['slow']['slow_clients']} slow clients: slowest probe answer",
+                  f"{worst:.0f} ms", "")
     console.print(t)
     if not r["by_cities"]:
         return
@@ -390,8 +401,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a quarter of the load")
     parser.add_argument("--workers", type=int, default=1, help="scoring worker processes")
     parser.add_argument("--http-workers", type=int, default=2, help="gunicorn workers per service")
-    parser.add_argument("--phases", default="noop,paced,max,rps,cities",
-                        help="comma-separated subset of: noop,paced,max,rps,cities")
+    parser.add_argument("--phases", default="noop,paced,max,rps,viewers,slow,cities",
+                        help="comma-separated subset of: noop,paced,max,rps,viewers,slow,cities")
     parser.add_argument("--json", type=Path, default=None, help="write raw results here")
     args = parser.parse_args()
     results = run(args)

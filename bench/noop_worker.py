@@ -12,7 +12,7 @@ from shared.settings import Settings
 settings = Settings.from_env()
 app = make_celery(settings, main="aicity-bench-noop")
 app.conf.task_default_queue = "aicity.bench.noop"
-_client = redis.Redis.from_url(settings.redis_url)
+_client = redis.Redis.from_url(settings.redis_dsn())
 
 
 @app.task(name="bench.noop")

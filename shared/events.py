@@ -26,6 +26,8 @@ from marshmallow import (
     validates_schema,
 )
 
+from shared.jsonfast import canonical
+from shared.jsonfast import loads as json_loads
 from shared.methodology import Methodology, load_methodology
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
@@ -106,6 +108,7 @@ class Event:
         return (utc_key(self.occurred_at), self.event_id)
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TICK_NAMESPACE = uuid.UUID("0c4a3f7e-6b8e-4d0a-9a53-1f0f2d9b7c11")
 
 
@@ -179,6 +182,7 @@ class OffsetDateTime(fields.Field[datetime]):
     default_error_messages: types.ErrorMessages = {  # noqa: RUF012 - marshmallow's hook
         "invalid": "must be an RFC 3339 timestamp, e.g. 2025-06-30T12:00:00+09:00",
         "naive": "must carry a UTC offset (Z or +hh:mm); naive timestamps are ambiguous",
+        "too_early": "must not be before 1970-01-01T00:00:00Z",
     }
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
@@ -191,9 +195,11 @@ class OffsetDateTime(fields.Field[datetime]):
             raise self.make_error("naive")
         try:
             parsed = datetime.fromisoformat(value.upper())
-            parsed.astimezone(UTC)  # an instant outside datetime's range cannot be ordered
+            instant = parsed.astimezone(UTC)  # outside datetime's range: cannot be ordered
         except (ValueError, OverflowError) as exc:
             raise self.make_error("invalid") from exc
+        if instant < EPOCH:
+            raise self.make_error("too_early")
         return parsed
 
     def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> Any:
@@ -276,6 +282,19 @@ def _indicator_schema(methodology: Methodology) -> type[Schema]:
         )
         value = FiniteNumber(required=True)
 
+        # Runs even when another field failed (an unknown key, say), so that an
+        # implausible value is still named; it needs a valid code and a finite value.
+        @validates_schema(skip_on_field_errors=False)
+        def _value_is_plausible(self, data: dict[str, Any], **kwargs: Any) -> None:
+            code, value = data.get("indicator"), data.get("value")
+            if code not in codes or value is None:
+                return
+            ind = methodology.indicator(code)
+            if not ind.is_plausible(value):
+                raise ValidationError(
+                    f"must be {ind.plausible_rule()} ({ind.unit}) for {code}", "value"
+                )
+
     return IndicatorObservedSchema
 
 
@@ -344,6 +363,10 @@ class EventCodec:
             PROJECT_REMOVED: ProjectRemovedSchema(),
             INDEX_TICKED: IndexTickedSchema(),
         }
+
+    def data_schemas(self) -> dict[str, Schema]:
+        """Return the schema of each event type's `data` (the ones load() validates with)."""
+        return dict(self._data)
 
     def load(self, raw: Any) -> Event:
         """Validate one raw event; raise ValidationError whose messages name each field."""
@@ -419,23 +442,76 @@ class EventCodec:
         ]
 
     def dump(self, event: Event) -> dict[str, Any]:
-        """Return the event as the JSON object of the ingest contract."""
-        data: dict[str, Any] = {}
-        for key, value in event.data.__dict__.items():
-            if isinstance(value, date):
-                value = value.isoformat()
-            if value is None and key == "deployed_at":
-                continue
-            data[key] = value
-        out: dict[str, Any] = {
-            "event_id": event.event_id,
-            "type": event.type,
-            "occurred_at": event.occurred_at.isoformat(),
-            "data": data,
-        }
-        if event.city_id is not None:
-            out["city_id"] = event.city_id
-        return out
+        """Return the event in its canonical form: the JSON object of the ingest contract.
+
+        Normalised (lower-case event id, `occurred_at` as Python writes it, upper-case `T`,
+        `+00:00` for `Z`/`-00:00`, microseconds), so that decode() is its exact inverse.
+        """
+        return dump_event(event)
+
+    def decode(self, stored: str | bytes | dict[str, Any]) -> Event:
+        """Rebuild an event from its canonical form (the exact inverse of dump())."""
+        return decode_event(stored)
+
+    def encode(self, event: Event) -> str:
+        """Return the canonical JSON text stored for an event (dump, keys sorted)."""
+        return canonical(dump_event(event))
+
+
+def dump_event(event: Event) -> dict[str, Any]:
+    """Return an event in its canonical JSON-ready form (see EventCodec.dump)."""
+    data: dict[str, Any] = {}
+    for key, value in event.data.__dict__.items():
+        if isinstance(value, date):
+            value = value.isoformat()
+        if value is None and key == "deployed_at":
+            continue
+        data[key] = value
+    out: dict[str, Any] = {
+        "event_id": event.event_id,
+        "type": event.type,
+        "occurred_at": event.occurred_at.isoformat(),
+        "data": data,
+    }
+    if event.city_id is not None:
+        out["city_id"] = event.city_id
+    return out
+
+
+def _decode_data(kind: str, d: dict[str, Any]) -> EventData:
+    if kind == INDICATOR_OBSERVED:
+        return IndicatorObserved(d["indicator"], float(d["value"]))
+    if kind == PROJECT_UPSERTED:
+        deployed = d.get("deployed_at")
+        return ProjectUpserted(
+            d["project_id"], d["name"], d["organization"], d["sector"], d["owner"], d["stage"],
+            date.fromisoformat(d["started_at"]),
+            None if deployed is None else date.fromisoformat(deployed),
+        )
+    if kind == CITY_UPSERTED:
+        return CityUpserted(d["name"], d["country"], d["region"], int(d["population"]),
+                            float(d["lat"]), float(d["lon"]))
+    if kind == PROJECT_REMOVED:
+        return ProjectRemoved(d["project_id"])
+    if kind == INDEX_TICKED:
+        return IndexTicked(date.fromisoformat(d["date"]))
+    raise ValueError(f"unknown event type {kind!r}")
+
+
+def decode_event(stored: str | bytes | dict[str, Any]) -> Event:
+    """Rebuild an event from dump_event()'s output or its JSON text (the exact inverse).
+
+    Only canonical forms written by dump_event() are read here; anything else raises
+    (ValueError, KeyError or TypeError) and the caller dead-letters it.
+    """
+    raw = stored if isinstance(stored, dict) else json_loads(stored)
+    occurred = datetime.fromisoformat(raw["occurred_at"])
+    if occurred.tzinfo is None:
+        raise ValueError("occurred_at: stored without an offset")
+    return Event(
+        event_id=raw["event_id"], type=raw["type"], city_id=raw.get("city_id"),
+        occurred_at=occurred, data=_decode_data(raw["type"], raw["data"]),
+    )
 
 
 @lru_cache(maxsize=8)
@@ -462,5 +538,7 @@ __all__ = [
     "ProjectRemoved",
     "ProjectUpserted",
     "codec_for",
+    "decode_event",
+    "dump_event",
     "utc_key",
 ]

@@ -12,6 +12,7 @@ from typing import Any
 from marshmallow import ValidationError
 
 from shared.events import Event, EventCodec
+from shared.jsonfast import canonical
 from shared.methodology import Methodology
 from shared.scoring import CityResult, RankedItem, rank_results, score_city
 from shared.state import build_states
@@ -34,9 +35,33 @@ def index_date_of(tick_date: str | None, methodology: Methodology) -> date:
     return date.fromisoformat(tick_date) if tick_date else methodology.base_date
 
 
+EVENT_ID_REUSED = "event_id reused with other content"
+
+
+def first_of_each_id(events: Iterable[Event], codec: EventCodec) -> list[Event]:
+    """Keep the first event of each id, as live ingest does; refuse an id reused with other content.
+
+    A repeat whose canonical dump equals the first one's is a duplicate and is dropped;
+    any other repeat raises ValueError naming the event number, the id and the rule.
+    """
+    seen: dict[str, tuple[int, str]] = {}
+    kept: list[Event] = []
+    for n, event in enumerate(events):
+        content = canonical(codec.dump(event))
+        first = seen.get(event.event_id)
+        if first is None:
+            seen[event.event_id] = (n, content)
+            kept.append(event)
+        elif first[1] != content:
+            raise ValueError(f"event #{n} ({event.event_id}): {EVENT_ID_REUSED} "
+                             f"(first seen as event #{first[0]})")
+    return kept
+
+
 def compute_index(events: Iterable[Event], methodology: Methodology) -> IndexSnapshot:
-    """Fold events into city states and score and rank every city."""
-    states, _, tick_date = build_states(list(events))
+    """Keep the first event of each id, fold them into city states, score and rank every city."""
+    unique = first_of_each_id(events, EventCodec(methodology))
+    states, _, tick_date = build_states(unique)
     when = index_date_of(tick_date, methodology)
     results = {c: score_city(s, methodology, when) for c, s in sorted(states.items())}
     return IndexSnapshot(when, methodology.version, results, rank_results(results.values()))
@@ -63,7 +88,11 @@ def read_raw_events(path: Path) -> Iterator[Any]:
 
 
 def load_events(path: Path, codec: EventCodec) -> list[Event]:
-    """Read and validate every event at path; raise ValueError naming the first bad one."""
+    """Read and validate every event at path, keeping the first of each id (first_of_each_id).
+
+    Raise ValueError naming the first invalid event, or the first id reused with other
+    content; event numbers count every event read, in file order.
+    """
     events = []
     for n, raw in enumerate(read_raw_events(path)):
         try:
@@ -71,4 +100,4 @@ def load_events(path: Path, codec: EventCodec) -> list[Event]:
         except ValidationError as exc:
             event_id = raw.get("event_id") if isinstance(raw, dict) else None
             raise ValueError(f"event #{n} ({event_id}): {exc.messages}") from exc
-    return events
+    return first_of_each_id(events, codec)

@@ -20,7 +20,7 @@ DAILY_TICK = "aicity.daily_tick"
 
 def make_celery(settings: Settings, main: str = "aicity") -> Celery:
     """Return a Celery app configured for at-least-once delivery on the Redis broker."""
-    app = Celery(main, broker=settings.redis_url, set_as_current=False)
+    app = Celery(main, broker=settings.redis_dsn(), set_as_current=False)
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,

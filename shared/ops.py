@@ -26,6 +26,7 @@ from prometheus_client import (
 from prometheus_client.registry import Collector
 
 from shared.jsonfast import compact
+from shared.store.health import MemoryProbe, is_oom_error
 
 ReadyCheck = Callable[[], tuple[bool, dict[str, str]]]
 # The method label comes from the client: anything else is counted as "other".
@@ -54,16 +55,46 @@ class FastJSONProvider(DefaultJSONProvider):
         return compact(obj)
 
 
-def redis_readiness(client: Any, methodology_version: str) -> tuple[bool, dict[str, str]]:
-    """Check Redis answers a ping; report the methodology loaded (for /readyz)."""
+def redis_readiness(client: Any, methodology_version: str, memory: MemoryProbe | None = None,
+                    high_ratio: float = 0.9, refuse_when_full: bool = True
+                    ) -> tuple[bool, dict[str, str]]:
+    """Check Redis answers a ping; report the methodology loaded (for /readyz).
+
+    With a memory probe, report Redis memory use too; at or above high_ratio x maxmemory
+    the check fails when refuse_when_full (ingest: it refuses events then), else it is
+    only reported (web: reads keep working at maxmemory).
+    """
     checks = {"methodology": methodology_version}
     try:
         client.ping()
+        use = memory.read() if memory is not None else None
     except redis.RedisError as exc:
         checks["redis"] = f"unreachable: {type(exc).__name__}"
         return False, checks
     checks["redis"] = "ok"
-    return True, checks
+    if use is None:
+        return True, checks
+    if not use.high(high_ratio):
+        checks["redis_memory"] = f"ok: {use.describe()}"
+        return True, checks
+    checks["redis_memory"] = (f"high: {use.describe()}, at or above {high_ratio:.0%} of "
+                              "maxmemory; ingest refuses new events")
+    return not refuse_when_full, checks
+
+
+def redis_oom_handler(app: Flask, retry_after: int) -> None:
+    """Answer 503 + Retry-After, never 500, when Redis refuses a write at maxmemory."""
+
+    def _oom(exc: Exception) -> tuple[Response, int]:
+        if not is_oom_error(exc):
+            raise exc
+        resp = jsonify(error="Redis is out of memory (maxmemory reached): the request could "
+                             "not be completed; retry later", cause="redis_memory_full",
+                       status=503, retry_after=retry_after)
+        resp.headers["Retry-After"] = str(retry_after)
+        return resp, 503
+
+    app.register_error_handler(redis.RedisError, _oom)
 
 
 def ops_blueprint(ready: ReadyCheck, registry_factory: Callable[[], CollectorRegistry]) -> Blueprint:

@@ -6,16 +6,32 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Redis AUTH password, combined with redis_url by redis_dsn() (services, CLI, Celery).
+    redis_password: str = ""
+    redis_maxmemory: str = "2gb"  # the runner's and compose's Redis `maxmemory`
+    # Ingest refuses new events (503) once Redis holds this share of maxmemory, so scoring
+    # keeps the headroom it needs to drain what was accepted.
+    redis_memory_high_ratio: float = 0.9
     methodology: str = "2025.1"
     ingest_max_body_bytes: int = 16 * 1024 * 1024
     ingest_max_batch: int = 10_000
     backlog_limit: int = 2_000_000  # events waiting for scoring before ingest answers 429
     retry_after_seconds: int = 5
+    occurred_at_max_skew_seconds: int = 300  # occurred_at later than now plus this is refused
+    # Per scoped (non-admin) feed: events/s sustained and at once (at least one full batch).
+    feed_rate_limit: float = 2_000.0
+    feed_burst: int = 20_000
+    max_projects_per_city: int = 20_000  # distinct project ids one city may hold
+    feed_backlog_share: float = 0.5  # share of backlog_limit one feed's unscored events may hold
+    # Event ids (dedup and status) and the event log are kept this long; older events live
+    # on as the winning entries of each city's state (export writes those, then the log).
+    event_retention_seconds: int = 7 * 86_400
     pending_ttl_seconds: int = 10  # a lost recompute message is re-sent after this
     sweep_interval_seconds: float = 2.0
     visibility_timeout_seconds: int = 300
@@ -23,11 +39,24 @@ class Settings:
     history_length: int = 500
     changes_maxlen: int = 10_000
     worker_metrics_port: int = 9101  # 0 disables the scoring worker's metrics server
+    worker_metrics_host: str = "127.0.0.1"
+    sse_max_viewers: int = 5000  # open SSE streams per web process; past it 503 + Retry-After
     log_level: str = "INFO"
     log_json: bool = True
     # Post an index.ticked event for the current UTC date every day (off by default: the
     # reference dataset is pinned to its 2025-06-30 index date).
     daily_tick: bool = False
+
+    def redis_dsn(self) -> str:
+        """Return redis_url with redis_password filled in (unless the URL carries one)."""
+        if not self.redis_password:
+            return self.redis_url
+        parts = urlsplit(self.redis_url)
+        if parts.password:
+            return self.redis_url
+        host = parts.netloc.rpartition("@")[2]
+        netloc = f"{parts.username or ''}:{quote(self.redis_password, safe='')}@{host}"
+        return urlunsplit(parts._replace(netloc=netloc))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

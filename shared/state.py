@@ -9,6 +9,7 @@ State is plain JSON-ready data so that it can be stored and read back exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from shared.events import (
@@ -133,3 +134,35 @@ def build_states(
             state = states[event.city_id] = CityState(event.city_id)
         apply_event(state, event)
     return states, tick, tick_date
+
+
+def _occurred(entry: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(entry["at"])
+
+
+def events_of(state: CityState) -> list[Event]:
+    """Return the winning events a state holds: replaying them rebuilds the identical state.
+
+    Each entry keeps its event's id, occurred_at and data, so last-writer-wins over these
+    events and any others of the same city gives what it gave over the full history.
+    """
+    out: list[Event] = []
+    city = state.city_id
+    if state.profile is not None:
+        p = state.profile
+        out.append(Event(p["v"][1], CITY_UPSERTED, city, _occurred(p), CityUpserted(
+            p["name"], p["country"], p["region"], p["population"], p["lat"], p["lon"])))
+    for code, entry in sorted(state.indicators.items()):
+        out.append(Event(entry["v"][1], INDICATOR_OBSERVED, city, _occurred(entry),
+                         IndicatorObserved(code, entry["value"])))
+    for project_id, entry in sorted(state.projects.items()):
+        if entry["removed"]:
+            out.append(Event(entry["v"][1], PROJECT_REMOVED, city, _occurred(entry),
+                             ProjectRemoved(project_id)))
+            continue
+        deployed = entry["deployed_at"]
+        out.append(Event(entry["v"][1], PROJECT_UPSERTED, city, _occurred(entry), ProjectUpserted(
+            project_id, entry["name"], entry["organization"], entry["sector"], entry["owner"],
+            entry["stage"], date.fromisoformat(entry["started_at"]),
+            None if deployed is None else date.fromisoformat(deployed))))
+    return out

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from services.ingest import handlers
 from services.ingest import metrics as m
 from services.ingest.context import IngestContext
-from services.ingest.parsing import BodyError, parse_body
+from services.ingest.parsing import BodyError, parse_body, read_body
+from shared.handlers.accept import Throttled, accept
+from shared.store.feeds import Feed
 
 bp = Blueprint("ingest", __name__)
 log = logging.getLogger("aicity.ingest")
@@ -25,24 +27,33 @@ def _error(status: int, message: str, **extra: object) -> tuple[Response, int]:
     return jsonify(error=message, status=status, **extra), status
 
 
+def _authenticate(ctx: IngestContext) -> Feed | None:
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    return ctx.feeds.authenticate(token) if token else None
+
+
+def _unauthorized() -> tuple[Response, int]:
+    resp, status = _error(401, "a valid feed token is required: Authorization: Bearer <token>")
+    resp.headers["WWW-Authenticate"] = 'Bearer realm="aicity-ingest"'
+    return resp, status
+
+
 @bp.post("/v1/events")
 def post_events() -> tuple[Response, int] | Response:
     """Accept one event, an array or NDJSON; 202 only once stored durably."""
     ctx = _ctx()
-    header = request.headers.get("Authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
-    feed = ctx.feeds.authenticate(token) if token else None
+    feed = _authenticate(ctx)
     if feed is None:
-        resp, status = _error(401, "a valid feed token is required: Authorization: Bearer <token>")
-        resp.headers["WWW-Authenticate"] = 'Bearer realm="aicity-ingest"'
+        return _unauthorized()
+    if (memory := ctx.memory_high()) is not None:  # refuse before storing anything
+        retry = ctx.settings.retry_after_seconds
+        resp, status = _error(503, f"Redis memory is high ({memory.describe()}): new events are "
+                              "refused until scoring drains or an operator frees memory",
+                              cause="redis_memory_high", retry_after=retry)
+        resp.headers["Retry-After"] = str(retry)
         return resp, status
-    if ctx.backlog() > ctx.settings.backlog_limit:
-        m.THROTTLED.inc()
-        resp, status = _error(429, "scoring backlog is over its bound; retry later",
-                              retry_after=ctx.settings.retry_after_seconds)
-        resp.headers["Retry-After"] = str(ctx.settings.retry_after_seconds)
-        return resp, status
-    body = request.get_data(cache=False)
+    body = read_body(request)  # chunked bodies past the limit: 413, not cut short
     m.BODY_BYTES.observe(len(body))
     try:
         items = parse_body(body, request.mimetype, ctx.settings.ingest_max_batch)
@@ -51,22 +62,34 @@ def post_events() -> tuple[Response, int] | Response:
     except OverflowError as exc:
         return _error(413, str(exc), limit=ctx.settings.ingest_max_batch)
     m.BATCH_SIZE.observe(len(items))
-    result = handlers.submit(items, feed, ctx.codec, ctx.log, ctx.publisher, ctx.known_cities)
+    try:
+        result = accept(items, feed, ctx.ports, datetime.now(UTC))
+    except Throttled as exc:
+        m.THROTTLED.labels(exc.scope).inc()
+        resp, status = _error(429, exc.reason, retry_after=exc.retry_after)
+        resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp, status
     for (kind, outcome), count in Counter(result.outcomes).items():  # one inc per series
         m.EVENTS.labels(kind, outcome).inc(count)
+    if result.publish_failed:
+        m.PUBLISH_FAILURES.inc()
     log.info("batch", extra={"feed": feed.name, "events": len(items),
-                             "accepted": result.body["accepted"],
-                             "duplicates": result.body["duplicate"],
-                             "rejected": result.body["rejected"], "status": result.http_status})
-    body_out = {"accepted": result.body["accepted"], "duplicates": result.body["duplicate"],
-                "rejected": result.body["rejected"], "results": result.body["results"]}
+                             "accepted": result.counts["accepted"],
+                             "duplicates": result.counts["duplicate"],
+                             "rejected": result.counts["rejected"], "status": result.http_status})
+    body_out = {"accepted": result.counts["accepted"], "duplicates": result.counts["duplicate"],
+                "rejected": result.counts["rejected"], "results": result.results}
     return jsonify(body_out), result.http_status
 
 
 @bp.get("/v1/events/<event_id>")
 def get_event(event_id: str) -> tuple[Response, int] | Response:
-    """Say what became of a submission: accepted, applied or superseded, scored."""
-    status = _ctx().log.status(event_id)
+    """Say what became of a submission: accepted, applied or superseded, failed, scored."""
+    ctx = _ctx()
+    feed = _authenticate(ctx)
+    if feed is None:
+        return _unauthorized()
+    status = ctx.log.status(event_id[:64], None if feed.admin else feed.name)
     if status is None:
-        return _error(404, f"event {event_id!r} was never accepted")
+        return _error(404, f"event {event_id[:64]!r} was never accepted from feed {feed.name!r}")
     return jsonify(status)

@@ -8,8 +8,9 @@ from werkzeug.exceptions import HTTPException
 from services.ingest import api
 from services.ingest import metrics as m
 from services.ingest.context import IngestContext
+from services.ingest.openapi import openapi_blueprint
 from shared.logs import configure_logging
-from shared.ops import FastJSONProvider, metrics_registry, ops_blueprint
+from shared.ops import FastJSONProvider, metrics_registry, ops_blueprint, redis_oom_handler
 from shared.settings import Settings
 
 
@@ -24,7 +25,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["aicity"] = ctx
     app.register_blueprint(api.bp)
     app.register_blueprint(ops_blueprint(ctx.ready, metrics_registry))
+    app.register_blueprint(openapi_blueprint(ctx.codec))
     m.HTTP.install(app)
+    redis_oom_handler(app, settings.retry_after_seconds)  # Redis at maxmemory: 503, not 500
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[Response, int]:

@@ -6,15 +6,17 @@ from dataclasses import dataclass, field
 
 import redis
 
+from shared.bootstrap import accept_ports, event_log
 from shared.events import EventCodec
+from shared.handlers.accept import Ports
 from shared.messaging import Publisher, make_celery
 from shared.methodology import load_methodology
 from shared.ops import redis_readiness
 from shared.settings import Settings
-from shared.store import keys as K
 from shared.store.connection import redis_client
 from shared.store.events_log import EventLog
 from shared.store.feeds import FeedStore
+from shared.store.health import MemoryProbe, MemoryUse
 
 
 @dataclass
@@ -25,23 +27,24 @@ class IngestContext:
     log: EventLog = field(init=False)
     feeds: FeedStore = field(init=False)
     publisher: Publisher = field(init=False)
+    ports: Ports = field(init=False)
+    memory: MemoryProbe = field(init=False)
 
     def __post_init__(self) -> None:
         self.client = redis_client(self.settings)
         self.codec = EventCodec(load_methodology(self.settings.methodology))
-        self.log = EventLog(self.client, self.settings.pending_ttl_seconds)
+        self.log = event_log(self.client, self.settings)
         self.feeds = FeedStore(self.client)
         self.publisher = Publisher(make_celery(self.settings, main="aicity-ingest"))
-
-    def backlog(self) -> int:
-        """Return events accepted but not yet folded into a score."""
-        return int(self.client.get(K.BACKLOG) or 0)
-
-    def known_cities(self, cities: list[str]) -> set[str]:
-        """Return which of cities already exist."""
-        flags = self.client.smismember(K.CITIES, cities)
-        return {c for c, f in zip(cities, flags) if f}
+        self.ports = accept_ports(self.settings, self.codec, self.log, self.publisher)
+        self.memory = MemoryProbe(self.client)  # INFO memory at most once a second
 
     def ready(self) -> tuple[bool, dict[str, str]]:
         """Check Redis is reachable and the methodology is loaded."""
-        return redis_readiness(self.client, self.codec.methodology.version)
+        return redis_readiness(self.client, self.codec.methodology.version, self.memory,
+                               self.settings.redis_memory_high_ratio)
+
+    def memory_high(self) -> MemoryUse | None:
+        """Return Redis memory use if at or above the refusal threshold, else None."""
+        use = self.memory.read()
+        return use if use.high(self.settings.redis_memory_high_ratio) else None

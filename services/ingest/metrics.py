@@ -9,7 +9,8 @@ from prometheus_client import Counter, Histogram
 from shared.events import EVENT_TYPES
 from shared.ops import RequestMetrics
 
-OUTCOMES = ("accepted", "duplicate", "rejected_validation", "rejected_scope")
+OUTCOMES = ("accepted", "duplicate", "rejected_validation", "rejected_scope",
+            "rejected_conflict")
 
 
 class _EventCounter(Counter):
@@ -31,7 +32,8 @@ HTTP = RequestMetrics("aicity_ingest")
 EVENTS = _EventCounter(
     "aicity_ingest_events_total",
     "Submitted events by type and outcome (accepted, duplicate, rejected_validation, "
-    "rejected_scope).",
+    "rejected_scope, rejected_conflict: an event_id reused for other content or by another "
+    "feed).",
     ["type", "outcome"],
 )
 for _kind in EVENT_TYPES:  # series exist at 0 from the start, so rate() sees the first event
@@ -46,5 +48,15 @@ BODY_BYTES = Histogram(
     buckets=(256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216),
 )
 THROTTLED = Counter(
-    "aicity_ingest_throttled_total", "Requests answered 429 because the scoring backlog was full."
+    "aicity_ingest_throttled_total",
+    "Requests answered 429, by scope: global (the scoring backlog is full) or feed (one feed "
+    "over its rate or backlog share).",
+    ["scope"],
+)
+for _scope in ("global", "feed"):
+    THROTTLED.labels(_scope)
+PUBLISH_FAILURES = Counter(
+    "aicity_ingest_publish_failures_total",
+    "Batches stored durably whose recompute message could not be queued (the sweeper "
+    "re-queues them).",
 )

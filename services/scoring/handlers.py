@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from shared.events import decode_event
 from shared.index import index_date_of
 from shared.jsonfast import canonical, compact, loads
 from shared.methodology import Methodology
 from shared.scoring import CityResult, score_city
 from shared.state import SUPERSEDED, CityState, apply_event
 from shared.store.cities import CityStore, CityWork, Commit
-from shared.store.decode import event_from_stored
 
 MAX_ATTEMPTS = 20
 
@@ -19,39 +19,57 @@ MAX_ATTEMPTS = 20
 @dataclass
 class RecomputeReport:
     city_id: str
-    status: str  # "changed", "unchanged", "conflict" (left dirty) or "methodology" (outdated)
+    # "changed", "unchanged", "conflict" (left dirty), "methodology" (this worker is outdated)
+    # or "failed" (scoring the city raised: left dirty, the other cities are committed)
+    status: str
     events: int = 0
     applied: int = 0
     superseded: int = 0
+    dead: int = 0  # events that could not be applied (dead-lettered with their reason)
     conflicts: int = 0
     ranking_version: int = 0
     old_rank: int | None = None
     new_rank: int | None = None
     lags_ms: list[int] = field(default_factory=list)
+    error: str | None = None  # status "failed": why the city could not be scored
 
 
 def card_of(result: CityResult) -> dict[str, object]:
-    """Return the compact ranking-table row of a result."""
-    profile = result.profile or {}
-    return {
-        "city_id": result.city_id, "name": profile.get("name", result.city_id),
-        "country": profile.get("country"), "region": profile.get("region"),
-        "score": result.score, "coverage": result.coverage, "reason": result.reason,
-        "pillars": {k: p.score for k, p in result.pillars.items()},
-    }
+    """Return the compact ranking-table row of a result (the read model's card)."""
+    from shared.readmodel import card
+
+    return card(result.city_id, result.profile, result.score, result.coverage, result.reason,
+                {k: p.score for k, p in result.pillars.items()})
 
 
-def _fold(work: CityWork) -> tuple[CityState, int, list[int]]:
-    """Apply the inbox to the state; return it, how many arrived superseded, and ack times."""
-    state = (CityState.from_dict(loads(work.state_json)) if work.state_json
-             else CityState(work.city_id))
-    superseded = 0
-    acks: list[int] = []
-    for log_id, body in work.items:
-        if apply_event(state, event_from_stored(loads(body))).status == SUPERSEDED:
-            superseded += 1
-        acks.append(int(log_id.split("-", 1)[0]))  # a log id starts with its append time (ms)
-    return state, superseded, acks
+@dataclass
+class _Folded:
+    state: CityState
+    superseded: int = 0
+    acks: list[int] = field(default_factory=list)
+    feeds: dict[str, int] = field(default_factory=dict)
+    dead: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _fold(work: CityWork) -> _Folded:
+    """Apply the inbox to the state, dead-lettering any event that cannot be applied."""
+    folded = _Folded(CityState.from_dict(loads(work.state_json)) if work.state_json
+                     else CityState(work.city_id))
+    for head, body in work.items:
+        log_id, feed, event_id = (head.split(" ", 2) + ["", ""])[:3]
+        folded.feeds[feed] = folded.feeds.get(feed, 0) + 1
+        try:  # a log id starts with its append time (ms)
+            folded.acks.append(int(log_id.split("-", 1)[0]))
+        except ValueError:
+            pass
+        try:
+            outcome = apply_event(folded.state, decode_event(body))
+        except Exception as exc:  # noqa: BLE001 - whatever it is, it must not stop the city
+            folded.dead.append((event_id, f"{type(exc).__name__}: {exc}"[:500]))
+            continue
+        if outcome.status == SUPERSEDED:
+            folded.superseded += 1
+    return folded
 
 
 @dataclass
@@ -60,10 +78,12 @@ class _Prepared:
     commit: Commit
     superseded: int
     acks: list[int]
+    dead: int
 
 
 def _prepare(work: CityWork, methodology: Methodology, now_ms: Callable[[], int]) -> _Prepared:
-    state, superseded, acks = _fold(work)
+    folded = _fold(work)
+    state = folded.state
     result = score_city(state, methodology, index_date_of(work.index_date or None, methodology))
     result_json = canonical(result.to_dict())
     pillars = [(p.code, result.pillars[p.code].score) for p in methodology.pillars]
@@ -76,9 +96,10 @@ def _prepare(work: CityWork, methodology: Methodology, now_ms: Callable[[], int]
         card_json=canonical(card_of(result)),
         score=result.score, reason=result.reason or "", index_date=work.index_date,
         methodology=methodology.version, now_ms=now_ms(), changed=result_json != work.result_json,
-        history_body=history, pillars=pillars,
+        history_body=history, pillars=pillars, feeds=sorted(folded.feeds.items()),
+        dead=folded.dead,
     )
-    return _Prepared(work, commit, superseded, acks)
+    return _Prepared(work, commit, folded.superseded, folded.acks, len(folded.dead))
 
 
 def recompute_cities(
@@ -102,8 +123,12 @@ def recompute_cities(
         for work in store.read_many(todo, max_events):
             if work.methodology != methodology.version:
                 reports[work.city_id] = RecomputeReport(work.city_id, "methodology")
-            else:
+                continue
+            try:
                 prepared.append(_prepare(work, methodology, now_ms))
+            except Exception as exc:  # noqa: BLE001 - one city must not stop the others
+                reports[work.city_id] = RecomputeReport(
+                    work.city_id, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
         todo = []
         for item, outcome in zip(prepared, store.commit_many([p.commit for p in prepared])):
             city = item.work.city_id
@@ -117,8 +142,9 @@ def recompute_cities(
             done = now_ms()
             reports[city] = RecomputeReport(
                 city, "changed" if item.commit.changed else "unchanged",
-                events=len(item.work.items), applied=len(item.work.items) - item.superseded,
-                superseded=item.superseded, conflicts=conflicts.get(city, 0),
+                events=len(item.work.items),
+                applied=len(item.work.items) - item.superseded - item.dead,
+                superseded=item.superseded, dead=item.dead, conflicts=conflicts.get(city, 0),
                 ranking_version=outcome.ranking_version, old_rank=outcome.old_rank,
                 new_rank=outcome.new_rank, lags_ms=[done - a for a in item.acks],
             )

@@ -36,6 +36,14 @@ ACK_TO_VISIBLE = Histogram(
     "its commit into the published ranking.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
+EVENTS_DEAD_LETTERED = Counter(
+    "aicity_scoring_events_dead_lettered_total",
+    "Events that could not be applied (stored, marked failed with their reason, skipped).",
+)
+CITY_FAILURES = Counter(
+    "aicity_scoring_city_failures_total",
+    "City recomputes that raised (the city stays dirty; the message's other cities commit).",
+)
 TASK_FAILURES = Counter(
     "aicity_scoring_task_failures_total", "Scoring tasks that raised, by task.", ["task"]
 )
@@ -49,6 +57,10 @@ REBUILDS = Counter(
 )
 SWEPT = Counter(
     "aicity_scoring_swept_cities_total", "Dirty cities re-queued by the sweeper."
+)
+LOG_TRIMMED = Counter(
+    "aicity_scoring_log_trimmed_total",
+    "Event log entries dropped after the retention (their winners live on in city states).",
 )
 LAST_RECOMPUTE = Gauge(
     "aicity_scoring_last_recompute_timestamp_seconds",

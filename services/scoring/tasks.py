@@ -9,21 +9,22 @@ from functools import cached_property
 from typing import Any
 
 import redis
-from celery import Celery
+from celery import Celery, Task
 from celery.signals import worker_ready
 from prometheus_client import start_http_server
 
 from services.scoring import handlers
 from services.scoring import metrics as m
+from shared.bootstrap import accept_ports, city_store, event_log
 from shared.events import EventCodec
 from shared.events import daily_tick as tick_event
+from shared.handlers.accept import SYSTEM_FEED, Ports, accept
 from shared.logs import configure_logging
 from shared.messaging import DAILY_TICK, RECOMPUTE_CITIES, SWEEP, Publisher, make_celery
 from shared.methodology import Methodology, load_methodology
 from shared.settings import Settings
 from shared.store.cities import CityStore
 from shared.store.connection import redis_client
-from shared.store.events_log import EventLog, canonical_json
 
 log = logging.getLogger("aicity.scoring")
 
@@ -54,18 +55,36 @@ class WorkerContext:
 
     @cached_property
     def store(self) -> CityStore:
-        s = self.settings
-        return CityStore(self.client, s.pending_ttl_seconds, s.history_length, s.changes_maxlen)
+        return city_store(self.client, self.settings)
 
     @cached_property
     def publisher(self) -> Publisher:
         return Publisher(self.app)
+
+    @cached_property
+    def ports(self) -> Ports:
+        return accept_ports(self.settings, self.codec, event_log(self.client, self.settings),
+                            self.publisher)
+
+
+class ScoringTask(Task):  # type: ignore[misc]
+    """The base of every scoring task: counts failures and retries per task in metrics."""
+
+    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any,
+                   einfo: Any) -> None:
+        m.TASK_FAILURES.labels(self.name).inc()
+        log.error("task failed", extra={"task": self.name, "error": repr(exc)[:500]})
+
+    def on_retry(self, exc: BaseException, task_id: str, args: Any, kwargs: Any,
+                 einfo: Any) -> None:
+        m.TASK_RETRIES.labels(self.name).inc()
 
 
 def create_worker_app(settings: Settings | None = None) -> Celery:
     """Return the scoring workers' Celery app with its tasks registered."""
     settings = settings or Settings.from_env()
     app = make_celery(settings, main="aicity-scoring")
+    app.Task = ScoringTask
     ctx = WorkerContext(settings, app)
 
     def record(report: handlers.RecomputeReport, seconds: float) -> None:
@@ -75,6 +94,11 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
                         extra={"city_id": city})
             return
         m.RECOMPUTE_CONFLICTS.inc(report.conflicts)
+        if report.status == "failed":
+            m.CITY_FAILURES.inc()
+            log.error("city not scored; left dirty", extra={"city_id": city,
+                                                            "error": report.error})
+            return
         if report.status == "conflict":
             # Still dirty with no pending flag: the sweeper re-queues it within seconds.
             log.warning("gave up after conflicts; left to the sweeper", extra={"city_id": city})
@@ -84,6 +108,9 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
         m.EVENTS_PER_RECOMPUTE.observe(report.events)
         m.EVENTS_APPLIED.labels("applied").inc(report.applied)
         m.EVENTS_APPLIED.labels("superseded").inc(report.superseded)
+        if report.dead:
+            m.EVENTS_DEAD_LETTERED.inc(report.dead)
+            log.warning("events dead-lettered", extra={"city_id": city, "events": report.dead})
         for lag in report.lags_ms:
             m.ACK_TO_VISIBLE.observe(max(lag, 0) / 1000.0)
         if report.status == "changed":
@@ -96,15 +123,9 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
               retry_backoff=True, retry_backoff_max=30)
     def recompute_cities(self: Any, cities: list[str]) -> None:
         """Recompute cities' scores and ranking entries (one round trip for them all)."""
-        if self.request.retries:
-            m.TASK_RETRIES.labels(RECOMPUTE_CITIES).inc()
         started = time.perf_counter()
-        try:
-            reports = handlers.recompute_cities(
-                cities, ctx.store, ctx.methodology, now_ms, settings.recompute_max_events)
-        except Exception:
-            m.TASK_FAILURES.labels(RECOMPUTE_CITIES).inc()
-            raise
+        reports = handlers.recompute_cities(
+            cities, ctx.store, ctx.methodology, now_ms, settings.recompute_max_events)
         per_city = (time.perf_counter() - started) / max(len(reports), 1)
         for report in reports:
             record(report, per_city)
@@ -121,21 +142,23 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
     @app.task(name=DAILY_TICK)
     def daily_tick() -> bool:
         """Move the index date to today (UTC) with an index.ticked event in the log."""
-        event = tick_event(datetime.now(UTC).date())
-        body = canonical_json(ctx.codec.dump(event))
-        result = EventLog(ctx.client, settings.pending_ttl_seconds).append([(event, body)])
+        now = datetime.now(UTC)
+        event = tick_event(now.date())
+        result = accept([ctx.codec.dump(event)], SYSTEM_FEED, ctx.ports, now)
+        if result.results[0]["status"] == "rejected":
+            raise RuntimeError(f"daily tick refused: {result.results[0]['errors']}")
         if result.rebuild:
             m.REBUILDS.labels("index_date").inc()
-            ctx.publisher.sweep()
         log.info("daily tick", extra={"event_id": event.event_id, "rebuild": result.rebuild})
         return result.rebuild
 
     @app.task(name=SWEEP)
     def sweep() -> int:
-        """Queue a recompute for every dirty city that has none queued."""
+        """Queue a recompute for every dirty city that has none queued; trim the event log."""
         cities = handlers.sweep(ctx.store)
         ctx.publisher.recompute(cities)
         m.SWEPT.inc(len(cities))
+        m.LOG_TRIMMED.inc(ctx.ports.log.trim(now_ms()))
         return len(cities)
 
     @worker_ready.connect(weak=False)
@@ -146,7 +169,7 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
         for name in ("celery.app.trace", "celery.worker.strategy"):
             logging.getLogger(name).setLevel(logging.WARNING)
         if settings.worker_metrics_port:
-            start_http_server(settings.worker_metrics_port)
+            start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
         if ctx.store.ensure_methodology(ctx.methodology.version):
             m.REBUILDS.labels("methodology").inc()
             log.info("methodology changed: full rebuild", extra={

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from services.web.caching import cacheable
 from services.web.context import WebContext
+from services.web.csvsafe import csv_text
+from shared import readmodel
 from shared.jsonfast import compact
+from shared.scoring.ranking import rank_scores
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -52,14 +54,9 @@ def rankings_payload() -> dict[str, Any]:
     if region is not None:
         rows = [r for r in rows if (r.get("region") or "").lower() == region.lower()]
     total = len(rows)
-    rows = rows[offset: offset + limit if limit else None]
-    meta = c.reader.meta()
-    items = [{
-        "rank": r["rank"], "city_id": r["city_id"], "name": r.get("name"),
-        "country": r.get("country"), "region": r.get("region"), "score": r.get("score"),
-        "pillars": r.get("pillars", {}), "coverage": r.get("coverage"),
-        **({"pillar_score": r["pillar_score"]} if "pillar_score" in r else {}),
-    } for r in rows]
+    # Read-model rows (ctx.ranked), copied: pages add display fields to their items.
+    items = [dict(r) for r in rows[offset: offset + limit if limit else None]]
+    meta = c.stamp()
     return {
         "as_of": meta.index_date or c.methodology.base_date.isoformat(),
         "updated_at": _iso(meta.updated_ms),
@@ -90,6 +87,7 @@ def _bad_query(exc: BadQuery) -> tuple[Response, int]:
 
 
 @bp.get("/rankings")
+@cacheable("rankings")
 def rankings() -> Response:
     """Return the live ranking (pillar=, region=, limit=, offset=)."""
     # Serialised once per ranking version and query: most reads hit between two commits.
@@ -99,19 +97,14 @@ def rankings() -> Response:
 
 
 @bp.get("/rankings.csv")
+@cacheable("rankings-csv")
 def rankings_csv() -> Response:
     """Return the live ranking as CSV."""
     doc = rankings_payload()
     pillars = [p.code for p in ctx().methodology.pillars]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["rank", "city_id", "name", "country", "region", "score", *pillars,
-                     "coverage"])
-    for item in doc["items"]:
-        writer.writerow([item["rank"], item["city_id"], item["name"], item["country"],
-                         item["region"], repr(item["score"]),
-                         *(repr(item["pillars"].get(p)) for p in pillars), repr(item["coverage"])])
-    resp = Response(out.getvalue(), mimetype="text/csv")
+    body = csv_text(readmodel.csv_header(pillars),
+                    (readmodel.csv_cells(item, pillars) for item in doc["items"]))
+    resp = Response(body, mimetype="text/csv")
     resp.headers["Content-Disposition"] = (
         f'attachment; filename="aicity-ranking-v{doc["ranking_version"]}.csv"')
     return resp
@@ -123,15 +116,18 @@ def city_payload(city_id: str, history: int = 30) -> dict[str, Any] | None:
     result = c.reader.result(city_id)
     if result is None:
         return None
-    pillar_scores = {k: v["score"] for k, v in result["pillars"].items()}
-    rank, pillar_ranks = c.reader.ranks_of(city_id, result["score"], pillar_scores)
+    # Every rank comes from rank_scores (through the per-version caches of ctx).
+    rank = c.ranks(None).get(city_id) if result["score"] is not None else None
+    pillar_ranks = {k: c.ranks(k).get(city_id) for k, v in result["pillars"].items()
+                    if v["score"] is not None}
     region_rank = None
     profile = result.get("profile") or {}
     if result["score"] is not None and profile.get("region"):
         _, rows = c.ranked(None)
-        region_rows = [r for r in rows if r.get("region") == profile["region"]]
-        region_rank = 1 + sum(1 for r in region_rows if r["score"] > result["score"])
-    meta = c.reader.meta()
+        region = rank_scores((r["city_id"], r["score"]) for r in rows
+                             if r.get("region") == profile["region"] and r.get("score") is not None)
+        region_rank = next((r.rank for r in region if r.city_id == city_id), None)
+    meta = c.stamp()
     return {
         "city_id": city_id,
         "name": profile.get("name", city_id),
@@ -162,6 +158,7 @@ def _indicator_meta(code: str) -> dict[str, Any]:
 
 
 @bp.get("/cities/<city_id>")
+@cacheable("city")
 def city(city_id: str) -> tuple[Response, int] | Response:
     """Return one city's scores, ranks, indicators, projects and recent history."""
     doc = city_payload(city_id)
@@ -171,6 +168,7 @@ def city(city_id: str) -> tuple[Response, int] | Response:
 
 
 @bp.get("/cities/<city_id>/history")
+@cacheable("city-history")
 def city_history(city_id: str) -> tuple[Response, int] | Response:
     """Return a city's score, rank and pillars over time."""
     if ctx().reader.result(city_id) is None:
@@ -179,6 +177,7 @@ def city_history(city_id: str) -> tuple[Response, int] | Response:
 
 
 @bp.get("/methodology")
+@cacheable("methodology", source="methodology")
 def methodology() -> Response:
     """Return the methodology in force."""
     return jsonify(ctx().methodology.to_dict())

@@ -10,10 +10,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from shared.messaging import QUEUE
-from shared.store import keys as K
-
-# kombu's Redis transport keeps one list per priority step: "<queue>" and "<queue>\x06\x16<p>".
-_QUEUE_KEYS = [QUEUE] + [f"{QUEUE}\x06\x16{p}" for p in (3, 6, 9)]
+from shared.store.pipeline import read_pipeline_state
 
 
 class PipelineCollector(Collector):
@@ -36,62 +33,49 @@ class PipelineCollector(Collector):
         yield from families
 
     def _read(self) -> Iterator[GaugeMetricFamily]:
-        c = self.client
-        pipe = c.pipeline(transaction=False)
-        pipe.xlen(K.LOG)
-        pipe.scard(K.DIRTY)
-        pipe.get(K.BACKLOG)
-        pipe.hmget(K.INDEX, "version", "updated_ms")
-        pipe.zcard(K.RANK_OVERALL)
-        pipe.hlen(K.UNRANKED)
-        pipe.scard(K.CITIES)
-        for key in _QUEUE_KEYS:
-            pipe.llen(key)
-        (log_len, dirty, backlog, (version, updated), ranked, unranked, cities,
-         *queued) = pipe.execute()
-        oldest_ms = None
-        sample = c.srandmember(K.DIRTY, 200) or []
-        if sample:
-            pipe = c.pipeline(transaction=False)
-            for city in sample:
-                pipe.lindex(K.inbox(city), 0)
-            heads = [h for h in pipe.execute() if h]
-            if heads:
-                # an inbox starts with the oldest event's log id: "<append ms>-<seq>"
-                oldest_ms = min(int(h.split("-", 1)[0]) for h in heads)
-        mem = c.info("memory")
-        persistence = c.info("persistence")
+        state = read_pipeline_state(self.client)
 
         def gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
             g = GaugeMetricFamily(name, doc)
             g.add_metric([], value)
             return g
 
-        yield gauge("aicity_event_log_length", "Events in the durable event log.", log_len)
-        yield gauge("aicity_dirty_cities", "Cities whose published score lags their events.", dirty)
+        yield gauge("aicity_event_log_length", "Events in the durable event log (retained).",
+                    state.log_length)
+        yield gauge("aicity_dirty_cities", "Cities whose published score lags their events.",
+                    state.dirty_cities)
         yield gauge("aicity_backlog_events", "Accepted events not yet folded into a score.",
-                    int(backlog or 0))
+                    state.backlog)
         yield gauge("aicity_oldest_pending_event_age_seconds",
                     "Age of the oldest unscored event (sampled over up to 200 dirty cities).",
-                    0.0 if oldest_ms is None else max(0.0, time.time() - oldest_ms / 1000))
+                    0.0 if state.oldest_pending_ms is None
+                    else max(0.0, time.time() - state.oldest_pending_ms / 1000))
         yield gauge("aicity_ranking_version", "Ranking version (commits that changed it).",
-                    int(version or 0))
+                    state.ranking_version)
         yield gauge("aicity_ranking_last_update_timestamp_seconds",
-                    "Unix time of the last ranking change.", int(updated or 0) / 1000)
+                    "Unix time of the last ranking change.", state.updated_ms / 1000)
+        yield gauge("aicity_events_dead_lettered", "Events ever dead-lettered (could not be "
+                    "applied; marked failed with their reason).", state.dead_lettered)
         g = GaugeMetricFamily("aicity_cities", "Cities by ranking status.", labels=["status"])
-        g.add_metric(["ranked"], ranked)
-        g.add_metric(["unranked"], unranked)
-        g.add_metric(["known"], cities)
+        g.add_metric(["ranked"], state.ranked)
+        g.add_metric(["unranked"], state.unranked)
+        g.add_metric(["known"], state.cities)
         yield g
         # Named as the celery-exporter names it, so its community dashboards and alerts work.
         q = GaugeMetricFamily("celery_queue_length",
                               "Celery messages waiting in the broker queue (recompute triggers).",
                               labels=["queue_name"])
-        q.add_metric([QUEUE], sum(queued))
+        q.add_metric([QUEUE], state.queued_messages)
         yield q
-        yield gauge("aicity_redis_used_memory_bytes", "Redis used memory.", mem["used_memory"])
+        used, limit = state.used_memory, state.maxmemory
+        yield gauge("aicity_redis_used_memory_bytes", "Redis used memory.", used)
+        yield gauge("aicity_redis_max_memory_bytes",
+                    "Redis maxmemory (0: no limit). At it, Redis refuses every write.", limit)
+        yield gauge("aicity_redis_memory_used_ratio",
+                    "Redis used memory / maxmemory (0 when no maxmemory is set); ingest "
+                    "refuses events from AICITY_REDIS_MEMORY_HIGH_RATIO (0.9).",
+                    used / limit if limit else 0.0)
         yield gauge("aicity_redis_aof_enabled", "1 if Redis appends to its AOF.",
-                    int(persistence.get("aof_enabled", 0)))
-        yield gauge("aicity_redis_aof_last_write_ok",
-                    "1 if the last AOF write succeeded.",
-                    1 if persistence.get("aof_last_write_status", "ok") == "ok" else 0)
+                    int(state.aof_enabled))
+        yield gauge("aicity_redis_aof_last_write_ok", "1 if the last AOF write succeeded.",
+                    int(state.aof_last_write_ok))

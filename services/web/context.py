@@ -7,12 +7,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
+from flask import g
 
+from services.web.caching import build_id
+from services.web.fanout import Fanout
+from shared import readmodel
 from shared.methodology import Methodology, load_methodology
 from shared.ops import redis_readiness
 from shared.settings import Settings
 from shared.store.connection import redis_client
-from shared.store.ranking import RankingReader
+from shared.store.health import MemoryProbe
+from shared.store.ranking import IndexMeta, RankingReader
+
+# Redis connections one web process may hold for requests (the change reader has its
+# own): under gevent every waiting request would otherwise open one.
+REDIS_CONNECTIONS = 64
 
 
 @dataclass
@@ -21,29 +30,56 @@ class WebContext:
     client: redis.Redis = field(init=False)
     methodology: Methodology = field(init=False)
     reader: RankingReader = field(init=False)
+    memory: MemoryProbe = field(init=False)
+    fanout: Fanout = field(init=False)
+    build: str = field(init=False)
     _cache: dict[Any, Any] = field(init=False, default_factory=dict)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self.client = redis_client(self.settings)
+        self.client = _bounded(self.settings)
         self.methodology = load_methodology(self.settings.methodology)
         self.reader = RankingReader(self.client)
+        self.memory = MemoryProbe(self.client)
+        self.fanout = Fanout(lambda: RankingReader(redis_client(self.settings)), self.reader,
+                             self.settings.sse_max_viewers)
+        self.build = build_id()
+
+    def stamp(self) -> IndexMeta:
+        """Return the index metadata (ranking version, date), read once per request."""
+        meta: IndexMeta | None = g.get("aicity_meta")
+        if meta is None:
+            meta = g.aicity_meta = self.reader.meta()
+        return meta
 
     def ranked(self, pillar: str | None) -> tuple[int, list[dict[str, Any]]]:
-        """Return the ranked rows, cached per ranking version (one cheap read to check)."""
-        version = self.reader.version()
+        """Return the ranked rows in the read model, cached per ranking version."""
+        version = self.stamp().ranking_version
         with self._lock:
             hit = self._cache.get(pillar)
         if hit is not None and hit[0] == version:
             return hit  # type: ignore[no-any-return]
-        fresh = self.reader.ranked(pillar)
+        fresh_version, rows = self.reader.ranked(pillar)
+        fresh = (fresh_version, readmodel.rows(rows))
         with self._lock:
             self._cache[pillar] = fresh
         return fresh
 
+    def ranks(self, pillar: str | None) -> dict[str, int]:
+        """Return every ranked city's competition rank, cached per ranking version."""
+        version = self.stamp().ranking_version
+        with self._lock:
+            hit = self._cache.get(("ranks", pillar))
+        if hit is not None and hit[0] == version:
+            return hit[1]  # type: ignore[no-any-return]
+        fresh = self.reader.ranks(pillar)
+        with self._lock:
+            self._cache[("ranks", pillar)] = fresh
+        return fresh[1]
+
     def cached_body(self, key: Any, build: Any) -> tuple[int, Any]:
         """Return (ranking version, body) for key, built once per ranking version."""
-        version = self.reader.version()
+        version = self.stamp().ranking_version
         with self._lock:
             hit = self._cache.get(("body", key))
         if hit is not None and hit[0] == version:
@@ -56,5 +92,20 @@ class WebContext:
         return version, body
 
     def ready(self) -> tuple[bool, dict[str, str]]:
-        """Check Redis is reachable and the methodology is loaded."""
-        return redis_readiness(self.client, self.methodology.version)
+        """Check Redis is reachable and the methodology is loaded; report its memory use.
+
+        Redis at maxmemory stays ready here: reads keep working (ingest refuses writes), and
+        pulling every web replica out of rotation would turn a write problem into an outage.
+        """
+        return redis_readiness(self.client, self.methodology.version, self.memory,
+                               self.settings.redis_memory_high_ratio, refuse_when_full=False)
+
+
+def _bounded(settings: Settings) -> redis.Redis:
+    """Return a client like redis_client(settings) whose pool holds at most
+    REDIS_CONNECTIONS, waiting (up to 5 s) for a free one rather than opening more."""
+    pool = redis.BlockingConnectionPool.from_url(
+        settings.redis_dsn(), max_connections=REDIS_CONNECTIONS, timeout=5,
+        decode_responses=True, socket_connect_timeout=2, socket_timeout=10,
+        health_check_interval=30)
+    return redis.Redis(connection_pool=pool)

@@ -6,13 +6,12 @@ Every number shown on a page comes from the same helpers as the API (`rankings_p
 
 from __future__ import annotations
 
-import csv
-import io
 from statistics import mean
 from typing import Any
 
 from services.web import charts
 from services.web.api import city_payload, ctx, rankings_payload
+from services.web.csvsafe import Cell, csv_text
 from shared.methodology import Methodology, Pillar
 from shared.scoring.ranking import rank_scores
 
@@ -257,21 +256,14 @@ CITY_CSV_HEADER = ["level", "code", "name", "pillar", "unit", "raw", "score", "r
 
 def city_csv(doc: dict[str, Any], pillars: tuple[Pillar, ...]) -> str:
     """Return a city's overall, pillar and indicator rows as CSV (full precision)."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(CITY_CSV_HEADER)
-
-    def num(v: Any) -> str:
-        return "" if v is None else repr(v)
-
-    w.writerow(["overall", "", doc["name"], "", "score 0-100", "", num(doc["score"]),
-                num(doc["rank"]), num(doc["coverage"]), "", ""])
+    rows: list[list[Cell]] = [["overall", "", doc["name"], "", "score 0-100", "", doc["score"],
+                               doc["rank"], doc["coverage"], "", ""]]
     for p in pillars:
         got = doc["pillars"].get(p.code, {})
-        w.writerow(["pillar", p.code, p.name, p.code, "score 0-100", "", num(got.get("score")),
-                    num(got.get("rank")), num(got.get("coverage")), "", ""])
+        rows.append(["pillar", p.code, p.name, p.code, "score 0-100", "", got.get("score"),
+                     got.get("rank"), got.get("coverage"), "", ""])
     for code, ind in doc["indicators"].items():
-        w.writerow(["indicator", code, ind.get("name", code), ind.get("pillar", ""),
-                    ind.get("unit", ""), num(ind.get("raw")), num(ind.get("normalised")), "", "",
-                    ind.get("observed_at") or "", ind.get("event_id") or ""])
-    return out.getvalue()
+        rows.append(["indicator", code, ind.get("name", code), ind.get("pillar", ""),
+                     ind.get("unit", ""), ind.get("raw"), ind.get("normalised"), "", "",
+                     ind.get("observed_at") or "", ind.get("event_id") or ""])
+    return csv_text(CITY_CSV_HEADER, rows)

@@ -1,81 +1,89 @@
-"""Server-Sent Events of ranking changes, resumable with Last-Event-ID."""
+"""Server-Sent Events of ranking changes, resumable with Last-Event-ID.
+
+Each viewer is a cursor into the process's fan-out (services/web/fanout.py): no Redis
+connection and, under the gevent worker, no thread of its own. A keep-alive comment every
+KEEPALIVE_SECONDS makes a closed connection fail its next writes, so a gone viewer is
+released within two of them; TCP_USER_TIMEOUT does the same for a peer that vanished
+without closing.
+"""
 
 from __future__ import annotations
 
-import json
+import socket
 from collections.abc import Iterator
+from typing import Any
 
-import redis
-from flask import Blueprint, Response, request, stream_with_context
+from flask import Blueprint, Response, jsonify, request
 
 from services.web import metrics as m
 from services.web.api import ctx
+from services.web.fanout import StoreUnavailable, Viewer, ViewerCapReached, sse
 
 bp = Blueprint("stream", __name__)
-BLOCK_MS = 5000
-KEEPALIVE_EVERY = 3  # idle blocks between keep-alive comments (~15 s)
-
-
-def _sse(event: str, data: object, event_id: str | None = None) -> str:
-    head = f"id: {event_id}\n" if event_id else ""
-    return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+KEEPALIVE_SECONDS = 5.0
+UNACKED_MS = 15_000  # TCP_USER_TIMEOUT: sent data unacknowledged this long drops the peer
 
 
 @bp.get("/api/v1/stream")
-def stream() -> Response:
-    """Stream ranking changes; a snapshot header first, then one `change` per commit."""
+def stream() -> Response | tuple[Response, int]:
+    """Stream ranking changes; a snapshot first (or the changes after Last-Event-ID)."""
     c = ctx()
-    reader = c.reader
-    resume = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
-    once = request.args.get("once") == "1"  # close after the first batch (for scripts)
+    try:
+        viewer = c.fanout.join()
+    except ViewerCapReached:
+        retry = c.settings.retry_after_seconds
+        resp = jsonify(error="this server holds as many live viewers as it may; retry later "
+                             "or reload the ranking without live updates", status=503)
+        resp.headers["Retry-After"] = str(retry)
+        return resp, 503
+    m.SSE_CLIENTS.inc()
+    released = False
 
-    def generate() -> Iterator[str]:
-        m.SSE_CLIENTS.inc()
-        try:
-            yield "retry: 2000\n\n"
-            last = resume
-            first = reader.first_change_id()
-            if last and first and _older(last, first):
-                yield _sse("reset", {"reason": "Last-Event-ID is older than the retained "
-                                               "stream; reload the ranking"})
-                last = None
-            if not last:
-                last = reader.last_change_id()
-                meta = reader.meta()
-                yield _sse("snapshot", {"ranking_version": meta.ranking_version,
-                                        "as_of": meta.index_date, "updated_ms": meta.updated_ms},
-                           last)
-            idle = 0
-            while True:
-                try:
-                    changes = reader.changes_after(last, BLOCK_MS)
-                except redis.RedisError:
-                    yield _sse("error", {"reason": "store unavailable; reconnecting"})
-                    return
-                if changes:
-                    idle = 0
-                    for sid, change in changes:
-                        last = sid
-                        yield _sse("change", change, sid)
-                    if once:
-                        return
-                else:
-                    idle += 1
-                    if idle % KEEPALIVE_EVERY == 0:
-                        yield ": keep-alive\n\n"
-        finally:
+    def release() -> None:
+        nonlocal released
+        if not released:
+            released = True
+            viewer.close()
             m.SSE_CLIENTS.dec()
 
-    resp = Response(stream_with_context(generate()), mimetype="text/event-stream")
+    resume = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    once = request.args.get("once") == "1"  # close after the first changes (for scripts)
+    _drop_silent_peers(request.environ.get("gunicorn.socket"))
+    resp = Response(_events(viewer, resume, once, release), mimetype="text/event-stream")
+    resp.call_on_close(release)  # also when the body was never started
     resp.headers["Cache-Control"] = "no-cache"
     resp.headers["X-Accel-Buffering"] = "no"
     return resp
 
 
-def _older(a: str, b: str) -> bool:
-    ams, _, aseq = a.partition("-")
-    bms, _, bseq = b.partition("-")
+def _events(viewer: Viewer, resume: str | None, once: bool, release: Any) -> Iterator[bytes]:
     try:
-        return (int(ams), int(aseq or 0)) < (int(bms), int(bseq or 0))
-    except ValueError:
-        return True
+        yield b"retry: 2000\n\n"
+        try:
+            first = viewer.open(resume)
+        except StoreUnavailable:
+            yield sse("error", {"reason": "store unavailable; reconnecting"})
+            return
+        yield b"".join(first)
+        if once and any(f.startswith(b"id: ") and b"event: change" in f for f in first):
+            return
+        while True:
+            frames = viewer.wait(KEEPALIVE_SECONDS)
+            if frames:
+                yield b"".join(frames)
+                if once:
+                    return
+            else:
+                yield b": keep-alive\n\n"
+    finally:
+        release()
+
+
+def _drop_silent_peers(sock: socket.socket | None) -> None:
+    """Make the kernel drop the connection when the peer stops acknowledging data."""
+    if sock is None or not hasattr(socket, "TCP_USER_TIMEOUT"):
+        return
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, UNACKED_MS)
+    except OSError:
+        pass

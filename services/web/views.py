@@ -9,6 +9,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 
 from services.web import pages
 from services.web.api import BadQuery, city_payload, ctx
+from services.web.caching import cacheable
 
 # Templates and static files live in the app's own folders (services/web/templates, static).
 bp = Blueprint("views", __name__)
@@ -29,6 +30,7 @@ def _headers(resp: Response) -> Response:
 
 
 @bp.get("/")
+@cacheable("page-ranking")
 def ranking() -> tuple[str, int] | str:
     """Render the live ranking (sort=, dir=, region=, q=)."""
     try:
@@ -39,6 +41,7 @@ def ranking() -> tuple[str, int] | str:
 
 
 @bp.get("/cities/<city_id>")
+@cacheable("page-city")
 def city(city_id: str) -> tuple[str, int] | str:
     """Render a city's profile."""
     page = pages.city_page(city_id)
@@ -48,6 +51,7 @@ def city(city_id: str) -> tuple[str, int] | str:
 
 
 @bp.get("/cities/<city_id>.csv")
+@cacheable("city-csv")
 def city_csv(city_id: str) -> Response | tuple[str, int]:
     """Return a city's scores and indicators as CSV."""
     doc = city_payload(city_id)
@@ -67,11 +71,17 @@ def compare() -> Any:
     if len(values) > 1 or (values and ",".join(ids) != values[0]):
         return redirect(url_for("views.compare", c=",".join(ids)) if ids
                         else url_for("views.compare"))
+    return _compare(ids)
+
+
+@cacheable("page-compare")
+def _compare(ids: list[str]) -> Any:
     page, status = pages.compare_page(ids)
     return render_template("compare.html", **page), status
 
 
 @bp.get("/methodology")
+@cacheable("page-methodology", source="methodology")
 def methodology() -> str:
     """Render the methodology in force."""
     return render_template("methodology.html", **pages.methodology_page())

@@ -11,13 +11,16 @@ import signal
 import time
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit
 
 import requests
 
 from shared.cli.common import client_from
 from shared.cli.load import post_batch, read_events
-from shared.store import keys as K
+from shared.store.cities import CityStore
+from shared.store.events_log import EventLog
 from shared.store.feeds import FeedStore
+from shared.store.ranking import RankingReader
 
 ADMIN = "admin"
 
@@ -79,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
     wait_ready(args.web_url)
     client = client_from(args)
     token = admin_token(client, args.data_dir)
-    if not args.no_load and client.xlen(K.LOG) == 0 and args.dataset.exists():
+    log, cities, ranking = EventLog(client), CityStore(client), RankingReader(client)
+    empty = log.length() == 0 and cities.count() == 0  # (the log alone is trimmed over time)
+    if not args.no_load and empty and args.dataset.exists():
         print(f"loading {args.dataset} through the ingest API ...", flush=True)
         lines: list[str] = []
         accepted = 0
@@ -93,11 +98,12 @@ def run(args: argparse.Namespace) -> int:
             accepted += post_batch(session, args.ingest_url, token, lines)["accepted"]
         print(f"loaded {accepted} events", flush=True)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and (client.scard(K.DIRTY) or not client.zcard(K.RANK_OVERALL)):
-        if client.xlen(K.LOG) == 0:
+    while time.monotonic() < deadline and (log.dirty_count() or not ranking.ranked_count()):
+        if cities.count() == 0:
             break
         time.sleep(0.2)
-    ports = ", ".join(f"http://127.0.0.1:{args.metrics_port + n}/metrics"
+    host = urlsplit(args.web_url).hostname or "127.0.0.1"  # workers bind run's --host too
+    ports = ", ".join(f"http://{host}:{args.metrics_port + n}/metrics"
                       for n in range(args.workers))
     print(
         "\nAI City Index is running\n"

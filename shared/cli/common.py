@@ -1,26 +1,116 @@
-"""Helpers the CLI commands share."""
+"""Helpers the CLI commands share: which Redis a command talks to, and how it says it cannot.
+
+A command uses, in order: --redis-url, $AICITY_REDIS_URL, else the Redis that `aicity run`
+(`make run`) recorded in its data dir ($AICITY_DATA_DIR, default var/ in this checkout),
+else the runner's default URL. The password is $AICITY_REDIS_PASSWORD, else the runner's
+password file when the URL is the one the runner recorded.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from shared.settings import Settings
 from shared.store.connection import Client, redis_client
 
+REPO = Path(__file__).resolve().parents[2]
+RECORD_FILE = "redis.json"  # {"url": ..., "password_file": name in the data dir or null}
+PASSWORD_FILE = "redis-password"
+DEFAULT_REDIS_PORT = 6399
+DEFAULT_RUNNER_URL = f"redis://127.0.0.1:{DEFAULT_REDIS_PORT}/0"
+HINT = "start it with make run or set AICITY_REDIS_URL"
+
+
+def default_data_dir() -> Path:
+    """Return where `aicity run` keeps its data: $AICITY_DATA_DIR, else var/ in the checkout."""
+    explicit = os.environ.get("AICITY_DATA_DIR")
+    return Path(explicit).expanduser() if explicit else REPO / "var"
+
+
+@dataclass(frozen=True)
+class RunnerRecord:
+    url: str
+    password_file: Path | None
+
+    def password(self) -> str:
+        """Return the recorded Redis password ('' if none or unreadable)."""
+        if self.password_file is None:
+            return ""
+        try:
+            return self.password_file.read_text(encoding="utf-8").strip()
+        except OSError:
+            return ""
+
+
+def write_record(data_dir: Path, url: str, password_file: str | None) -> None:
+    """Record (mode 600) which Redis the runner uses, for the CLI commands run beside it."""
+    path = data_dir / RECORD_FILE
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump({"url": url, "password_file": password_file}, fh)
+        fh.write("\n")
+    tmp.replace(path)
+
+
+def read_record(data_dir: Path | None = None) -> RunnerRecord | None:
+    """Return what the runner recorded in data_dir, or None."""
+    data_dir = data_dir or default_data_dir()
+    try:
+        raw = json.loads((data_dir / RECORD_FILE).read_text(encoding="utf-8"))
+        url = str(raw["url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    name = raw.get("password_file")
+    return RunnerRecord(url, data_dir / str(name) if name else None)
+
 
 def add_redis_arg(p: argparse.ArgumentParser) -> None:
-    """Add --redis-url (default: AICITY_REDIS_URL or localhost)."""
-    p.add_argument("--redis-url", default=None, help="Redis URL (default $AICITY_REDIS_URL)")
+    """Add --redis-url (default: AICITY_REDIS_URL, else the Redis of `make run`)."""
+    p.add_argument("--redis-url", default=None,
+                   help="Redis URL (default $AICITY_REDIS_URL, else the Redis `aicity run` "
+                        "recorded in $AICITY_DATA_DIR or var/)")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """Return settings from the environment with the command's overrides."""
-    overrides = {}
+    overrides: dict[str, Any] = {}
+    record = read_record()
     if getattr(args, "redis_url", None):
         overrides["redis_url"] = args.redis_url
-    return Settings.from_env(**overrides)
+    elif not os.environ.get("AICITY_REDIS_URL"):
+        overrides["redis_url"] = record.url if record else DEFAULT_RUNNER_URL
+    settings = Settings.from_env(**overrides)
+    if not settings.redis_password and record and record.url == settings.redis_url:
+        password = record.password()
+        if password:
+            settings = Settings.from_env(**overrides, redis_password=password)
+    return settings
 
 
 def client_from(args: argparse.Namespace) -> Client:
     """Return a Redis client for the command."""
     return redis_client(settings_from(args))
+
+
+def safe_url(url: str) -> str:
+    """Return url with any password in it masked (for messages)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+def redis_url_for_messages(args: argparse.Namespace) -> str:
+    """Return the Redis URL the command used, safe to print."""
+    try:
+        return safe_url(settings_from(args).redis_url)
+    except ValueError:
+        return "(unknown)"

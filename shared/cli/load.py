@@ -65,7 +65,7 @@ def read_events(path: Path) -> Iterator[str]:
 
 
 def post_batch(session: requests.Session, url: str, token: str, lines: list[str]) -> dict[str, Any]:
-    """Post one NDJSON batch, retrying on 429 and connection errors (event ids make it safe)."""
+    """Post one NDJSON batch, retrying on 429, 503 and connection errors (event ids make it safe)."""
     body = ("\n".join(lines) + "\n").encode("utf-8")
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}
     delay = 0.5
@@ -76,7 +76,7 @@ def post_batch(session: requests.Session, url: str, token: str, lines: list[str]
             time.sleep(delay)
             delay = min(delay * 2, 10)
             continue
-        if resp.status_code == 429:
+        if resp.status_code in (429, 503):  # throttled, or the store is full: wait, resend
             time.sleep(float(resp.headers.get("Retry-After", "1")))
             continue
         if resp.status_code in (202, 403, 422):

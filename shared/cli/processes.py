@@ -7,11 +7,13 @@ from shared.messaging import QUEUE
 # Commands as argv lists, with {placeholders}; docker-compose.yml runs the same ones
 # (a test checks), with ports and hosts from its own environment.
 SERVICES: dict[str, list[str]] = {
+    # Both HTTP services on gevent workers (shared/gunicorn_conf.py bounds what a client may
+    # hold): a connection costs a greenlet, so viewers and slow clients cannot starve them.
     "ingest": ["gunicorn", "-c", "python:shared.gunicorn_conf", "--workers", "{ingest_workers}",
-               "--bind", "{host}:{ingest_port}", "services.ingest.wsgi:app"],
+               "--worker-class", "gevent", "--bind", "{host}:{ingest_port}",
+               "services.ingest.wsgi:app"],
     "web": ["gunicorn", "-c", "python:shared.gunicorn_conf", "--workers", "{web_workers}",
-            "--worker-class", "gthread", "--threads", "32", "--bind", "{host}:{web_port}",
-            "services.web.wsgi:app"],
+            "--worker-class", "gevent", "--bind", "{host}:{web_port}", "services.web.wsgi:app"],
     "worker": ["celery", "-A", "services.scoring.worker", "worker", "--pool", "solo", "-Q", QUEUE,
                "--hostname", "{worker_name}@%h", "--without-gossip", "--without-mingle",
                "--loglevel", "INFO"],

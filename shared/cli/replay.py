@@ -6,22 +6,22 @@ import argparse
 import json
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
-from marshmallow import ValidationError
-
+from shared.bootstrap import accept_ports, city_store, event_log
 from shared.cli.common import add_redis_arg, client_from, settings_from
 from shared.events import EventCodec
+from shared.handlers.accept import REPLAY_FEED, Throttled, accept
 from shared.messaging import Publisher, make_celery
 from shared.methodology import load_methodology
-from shared.store import keys as K
-from shared.store.cities import CityStore
-from shared.store.events_log import EventLog, canonical_json
+from shared.store.events_log import EventLog
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register the export and replay commands."""
-    e = sub.add_parser("export", help="write the event log as NDJSON")
+    e = sub.add_parser("export", help="write a replayable event history as NDJSON (winning "
+                       "events of every city, queued events, then the retained log)")
     e.add_argument("file", type=Path, help="output file ('-' for stdout)")
     add_redis_arg(e)
     e.set_defaults(func=export)
@@ -36,12 +36,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def export(args: argparse.Namespace) -> int:
-    """Write every logged event, in log order, one JSON object a line."""
+    """Write a replayable history, one canonical JSON event a line (see EventLog.iter_export)."""
     log = EventLog(client_from(args))
     out = sys.stdout if str(args.file) == "-" else args.file.open("w", encoding="utf-8")
     n = 0
     try:
-        for body in log.iter_json():
+        for body in log.iter_export():
             out.write(body + "\n")
             n += 1
     finally:
@@ -52,46 +52,55 @@ def export(args: argparse.Namespace) -> int:
 
 
 def replay(args: argparse.Namespace) -> int:
-    """Append the file's events to an empty store and let the scoring workers rebuild."""
+    """Send the file's events through the accept handler into an empty store; let scoring rebuild."""
     settings = settings_from(args)
     client = client_from(args)
-    log = EventLog(client, settings.pending_ttl_seconds)
+    log = event_log(client, settings)
     if log.length() and not args.force:
         raise ValueError("the store already has events; replay rebuilds a fresh store "
                          "(use --force to add to it)")
     codec = EventCodec(load_methodology(settings.methodology))
-    publisher = Publisher(make_celery(settings, main="aicity-cli"))
-    cities = CityStore(client, settings.pending_ttl_seconds)
-    cities.ensure_methodology(codec.methodology.version)
-    batch: list[tuple[object, str]] = []
-    counts = {"accepted": 0, "duplicate": 0}
+    ports = accept_ports(settings, codec, log, Publisher(make_celery(settings, main="aicity-cli")))
+    city_store(client, settings).ensure_methodology(codec.methodology.version)
+    batch: list[object] = []
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
 
-    def flush() -> None:
-        result = log.append(batch)  # type: ignore[arg-type]
-        for s in result.statuses:
-            counts[s] += 1
-        publisher.recompute(result.enqueue)
+    def flush(first_line: int) -> None:
+        while True:
+            try:
+                result = accept(batch, REPLAY_FEED, ports, datetime.now(UTC), restore=True)
+                break
+            except Throttled as exc:  # scoring is behind: wait, nothing was stored
+                time.sleep(exc.retry_after)
+        for key in counts:
+            counts[key] += result.counts[key]
+        for item in result.results:
+            if item["status"] == "rejected":
+                print(f"{args.file}: event at line {first_line + item['index']} rejected: "
+                      f"{item['errors']}", file=sys.stderr)
         batch.clear()
 
+    first = 1
     with args.file.open(encoding="utf-8") as fh:
         for line_no, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
             try:
-                event = codec.load(json.loads(line))
-            except (ValueError, ValidationError) as exc:
-                raise ValueError(f"{args.file}:{line_no}: {exc}") from exc
-            batch.append((event, canonical_json(codec.dump(event))))
+                if not batch:
+                    first = line_no
+                batch.append(json.loads(line))
+            except ValueError as exc:
+                raise ValueError(f"{args.file}:{line_no}: not valid JSON ({exc})") from exc
             if len(batch) >= args.batch:
-                flush()
+                flush(first)
     if batch:
-        flush()
-    publisher.sweep()
-    print(f"replayed {counts['accepted']} events ({counts['duplicate']} duplicates)",
-          file=sys.stderr)
+        flush(first)
+    ports.publisher.sweep()
+    print(f"replayed {counts['accepted']} events ({counts['duplicate']} duplicates, "
+          f"{counts['rejected']} rejected)", file=sys.stderr)
     deadline = time.monotonic() + args.wait
     while args.wait and time.monotonic() < deadline:
-        if not client.scard(K.DIRTY) and int(client.get(K.BACKLOG) or 0) == 0:
+        if not log.dirty_count() and log.backlog() == 0:
             print("scoring caught up", file=sys.stderr)
             return 0
         time.sleep(0.2)

@@ -49,6 +49,40 @@ class Indicator:
     hi: float
     weight: float
     derived: str | None = None  # measure computed from project records
+    # Plausible range of an observed value, in raw units: a value outside it is refused at
+    # ingest. Observed indicators have both bounds; derived ones have none (None).
+    plausible_min: float | None = None
+    plausible_max: float | None = None
+    plausible_min_exclusive: bool = False  # True: value > min; False: value >= min
+    plausible_max_exclusive: bool = False  # True: value < max; False: value <= max
+
+    def is_plausible(self, value: float) -> bool:
+        """Tell whether an observed value lies inside the plausible range."""
+        low, high = self.plausible_min, self.plausible_max
+        if low is not None and (value <= low if self.plausible_min_exclusive else value < low):
+            return False
+        return high is None or (value < high if self.plausible_max_exclusive else value <= high)
+
+    def plausible_rule(self) -> str:
+        """Describe the plausible range, e.g. "between 0 and 100" (bounds inclusive)."""
+        return _range_rule(self.plausible_min, self.plausible_max,
+                           self.plausible_min_exclusive, self.plausible_max_exclusive)
+
+
+def _fmt(value: float) -> str:
+    """Write a bound as the methodology file does: 100, not 100.0 or 1e+02."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _range_rule(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    if low is not None and high is not None and not low_open and not high_open:
+        return f"between {_fmt(low)} and {_fmt(high)}"
+    parts = []
+    if low is not None:
+        parts.append(f"{'greater than' if low_open else 'at least'} {_fmt(low)}")
+    if high is not None:
+        parts.append(f"{'less than' if high_open else 'at most'} {_fmt(high)}")
+    return " and ".join(parts) or "any finite number"
 
 
 @dataclass(frozen=True)
@@ -132,6 +166,55 @@ def _tables(value: Any, where: str) -> list[dict[str, Any]]:
     return list(value)
 
 
+PLAUSIBLE_KEYS = (
+    "plausible_min", "plausible_max", "plausible_min_exclusive", "plausible_max_exclusive",
+)
+
+
+def _plausible_range(ri: dict[str, Any], where: str, derived: bool) -> dict[str, Any]:
+    """Validate an indicator's plausible range and return it as Indicator keyword arguments.
+
+    An observed indicator needs both bounds (inclusive unless *_exclusive = true), with
+    min < max, and both goalposts inside the range: a goalpost outside it could never be
+    reached by an accepted value, so part of the 0-100 scale would be dead. A derived
+    indicator is computed, never fed, so it takes no range.
+    """
+    # absent, or None / false as to_dict() writes them for a derived indicator
+    given = {k: ri[k] for k in PLAUSIBLE_KEYS if ri.get(k) is not None and ri[k] is not False}
+    if derived:
+        _require(
+            not given, f"{where}.{next(iter(given), '')}",
+            "a derived indicator is computed from project records and takes no plausible range",
+        )
+        return {}
+    for key in ("plausible_min", "plausible_max"):
+        _require(key in given, f"{where}.{key}",
+                 "missing: every observed indicator needs a plausible range")
+    low = _number(given["plausible_min"], f"{where}.plausible_min")
+    high = _number(given["plausible_max"], f"{where}.plausible_max")
+    flags: dict[str, bool] = {}
+    for key in ("plausible_min_exclusive", "plausible_max_exclusive"):
+        flag = given.get(key, False)
+        _require(isinstance(flag, bool), f"{where}.{key}", "must be true or false")
+        flags[key] = flag
+    _require(high > low, f"{where}.plausible_max", "must be greater than plausible_min")
+    if ri.get("transform") == "log":
+        _require(low >= 0, f"{where}.plausible_min", "must be >= 0 for the log transform")
+    return {"plausible_min": low, "plausible_max": high, **flags}
+
+
+def _check_goalposts_plausible(indicator: Indicator, where: str) -> None:
+    """Refuse goalposts outside the plausible range: no accepted value could reach them."""
+    if indicator.derived is not None:
+        return
+    for name, goalpost in (("lo", indicator.lo), ("hi", indicator.hi)):
+        _require(
+            indicator.is_plausible(goalpost), f"{where}.{name}",
+            f"goalpost {_fmt(goalpost)} must lie inside the plausible range (must be "
+            f"{indicator.plausible_rule()}): outside it no accepted value could reach it",
+        )
+
+
 def _validated(raw: dict[str, Any]) -> Methodology:
     known = {
         "version", "title", "coverage_threshold", "aggregation", "base_date",
@@ -182,7 +265,7 @@ def _validated(raw: dict[str, Any]) -> Methodology:
 
     indicators: list[Indicator] = []
     allowed = {"code", "pillar", "name", "unit", "direction", "transform", "lo", "hi", "weight",
-               "derived"}
+               "derived", *PLAUSIBLE_KEYS}
     for n, ri in enumerate(_tables(raw["indicators"], "indicators")):
         where = f"indicators[{n}]"
         extra = sorted(set(ri) - allowed)
@@ -215,13 +298,14 @@ def _validated(raw: dict[str, Any]) -> Methodology:
             )
         else:
             _require(derived is None, f"{where}.derived", "only a derived pillar has derived indicators")
-        indicators.append(
-            Indicator(
-                code=code, pillar=ri["pillar"], name=str(ri.get("name", code)),
-                unit=str(ri.get("unit", "")), direction=ri["direction"], transform=ri["transform"],
-                lo=lo, hi=hi, weight=weight, derived=derived,
-            )
+        plausible = _plausible_range(ri, where, derived is not None)
+        indicator = Indicator(
+            code=code, pillar=ri["pillar"], name=str(ri.get("name", code)),
+            unit=str(ri.get("unit", "")), direction=ri["direction"], transform=ri["transform"],
+            lo=lo, hi=hi, weight=weight, derived=derived, **plausible,
         )
+        _check_goalposts_plausible(indicator, where)
+        indicators.append(indicator)
     icodes = [i.code for i in indicators]
     _require(len(icodes) == len(set(icodes)), "indicators", "indicator codes must be unique")
     for p in pillars:

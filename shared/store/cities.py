@@ -19,7 +19,7 @@ class CityWork:
     rev: str
     state_json: str | None
     result_json: str | None
-    items: list[tuple[str, str]]  # (log id, canonical event json), oldest first
+    items: list[tuple[str, str]]  # ('<log id> <feed> <event id>', canonical json), oldest first
     index_date: str  # '' while no index.ticked was applied (the methodology's base date)
     methodology: str
 
@@ -40,6 +40,8 @@ class Commit:
     changed: bool
     history_body: str
     pillars: Sequence[tuple[str, float | None]]
+    feeds: Sequence[tuple[str, int]] = ()  # events consumed per feed (their backlog shares)
+    dead: Sequence[tuple[str, str]] = ()  # (event id, reason) of events that could not apply
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,12 @@ class CityStore:
         ]
         for code, score in c.pillars:
             args += [code, "" if score is None else repr(score)]
+        args.append(len(c.feeds))
+        for feed, count in c.feeds:
+            args += [feed, count]
+        args.append(len(c.dead))
+        for event_id, reason in c.dead:
+            args += [K.event(event_id), reason]
         return args
 
     @staticmethod
@@ -121,6 +129,26 @@ class CityStore:
             "ok", int(version), old_rank if old_rank > 0 else None,
             new_rank if new_rank > 0 else None, bool(clean),
         )
+
+    def push_raw(self, city: str, body: str, event_id: str, ack_ms: int, feed: str = "test"
+                 ) -> None:
+        """Put a raw body in a city's inbox as if accepted at ack_ms (repairs and tests only)."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(K.event(event_id), mapping={"c": city, "x": f"{ack_ms}-0", "f": feed})
+        pipe.rpush(K.inbox(city), f"{ack_ms}-0 {feed} {event_id}", body)
+        pipe.incr(K.BACKLOG)
+        pipe.incr(K.feed_backlog(feed))
+        pipe.sadd(K.CITIES, city)
+        pipe.sadd(K.DIRTY, city)
+        pipe.execute()
+
+    def count(self) -> int:
+        """Return how many cities exist."""
+        return int(self.client.scard(K.CITIES))
+
+    def known(self, city: str) -> bool:
+        """Tell whether a city exists (received an accepted event)."""
+        return bool(self.client.sismember(K.CITIES, city))
 
     def claim_pending(self, cities: Sequence[str]) -> list[str]:
         """Set the pending flag of cities that lack one; return those (to be enqueued)."""

@@ -14,9 +14,9 @@ Client: TypeAlias = Any
 
 
 def redis_client(settings: Settings) -> Client:
-    """Return a Redis client for settings.redis_url (decoded strings, sane timeouts)."""
+    """Return a Redis client for settings.redis_dsn() (decoded strings, sane timeouts)."""
     return redis.Redis.from_url(
-        settings.redis_url,
+        settings.redis_dsn(),
         decode_responses=True,
         socket_connect_timeout=2,
         socket_timeout=10,

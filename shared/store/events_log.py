@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from shared.events import CITY_UPSERTED, INDEX_TICKED, INDICATOR_OBSERVED, Event
+from shared.events import (
+    CITY_UPSERTED,
+    INDEX_TICKED,
+    INDICATOR_OBSERVED,
+    CityUpserted,
+    Event,
+    IndexTicked,
+    ProjectRemoved,
+    ProjectUpserted,
+    dump_event,
+)
 from shared.jsonfast import canonical, loads
+from shared.state import CityState, events_of
 from shared.store import keys as K
 from shared.store import lua
 from shared.store.connection import Client
@@ -18,11 +31,30 @@ def canonical_json(raw: dict[str, Any]) -> str:
     return canonical(raw)
 
 
+def content_hash(body: str) -> str:
+    """Return the fingerprint of an event's canonical text (same id, same content: a duplicate)."""
+    return hashlib.blake2b(body.encode("utf-8"), digest_size=12).hexdigest()
+
+
+IDENTITY_SEP = "\x1f"
+
+
 @dataclass(frozen=True)
 class AppendResult:
-    statuses: list[str]  # "accepted" or "duplicate", one per event in order
+    codes: str  # one status char per event, see lua.APPEND ('a' accepted, 'd' duplicate, ...)
     rebuild: bool  # an index.ticked moved the index date: every city is dirty
     enqueue: list[str]  # cities whose recompute must be sent (pending flag newly set)
+
+
+def _op(event: Event) -> tuple[str, str]:
+    data = event.data
+    if isinstance(data, ProjectUpserted):
+        return "P", data.project_id
+    if isinstance(data, ProjectRemoved):
+        return "R", data.project_id
+    if isinstance(data, CityUpserted):
+        return "C", IDENTITY_SEP.join((data.name, data.country, data.region))
+    return "", ""
 
 
 def _winner(state: dict[str, Any], event: dict[str, Any]) -> str | None:
@@ -41,36 +73,79 @@ def _winner(state: dict[str, Any], event: dict[str, Any]) -> str | None:
 class EventLog:
     """Append validated events atomically; read submissions and the log back."""
 
-    def __init__(self, client: Client, pending_ttl: int = 10) -> None:
+    def __init__(self, client: Client, pending_ttl: int = 10, retention_seconds: int = 0,
+                 max_projects: int = 100_000) -> None:
         self.client = client
         self.pending_ttl = pending_ttl
+        self.retention_seconds = retention_seconds
+        self.max_projects = max_projects
         self._append = client.register_script(lua.APPEND)
 
-    def append(self, events: Sequence[tuple[Event, str]]) -> AppendResult:
-        """Store (event, canonical json) pairs in one atomic step; only then may ingest say 202."""
-        args: list[Any] = [self.pending_ttl, len(events)]
-        for event, body in events:
-            if event.type == INDEX_TICKED:
-                tickv = "|".join(event.version)
-                args += [K.event(event.event_id), "", body, tickv,
-                         event.data.date.isoformat()]  # type: ignore[union-attr]
-            else:
-                args += [K.event(event.event_id), event.city_id, body, "", ""]
-        codes, rebuild, enqueue = self._append(keys=[], args=args)
-        statuses = ["accepted" if c == "a" else "duplicate" for c in codes]
-        return AppendResult(statuses, rebuild == "1", list(enqueue))
+    def append(self, feed: str, admin: bool, events: Sequence[tuple[Event, str]],
+               restore: bool = False) -> AppendResult:
+        """Store (event, canonical json) pairs in one atomic step; only then may ingest say 202.
 
-    def status(self, event_id: str) -> dict[str, Any] | None:
-        """Return what became of a submitted event, or None if it was never accepted.
+        Each event is checked inside the same step: its id against earlier submissions
+        (content and feed), the feed's right to the city, project removals against the
+        city's projects, identity changes against the admin-set identity.
+        """
+        args: list[Any] = [self.pending_ttl, len(events), feed,
+                           "R" if restore else "1" if admin else "0",
+                           self.retention_seconds, self.max_projects]
+        for event, body in events:
+            op, oparg = _op(event)
+            version = "|".join(event.version)
+            if event.type == INDEX_TICKED:
+                args += [K.event(event.event_id), "", body, content_hash(body), version,
+                         event.data.date.isoformat(), op, oparg]  # type: ignore[union-attr]
+            else:
+                args += [K.event(event.event_id), event.city_id, body, content_hash(body),
+                         version, "", op, oparg]
+        codes, rebuild, enqueue = self._append(keys=[], args=args)
+        return AppendResult(codes, rebuild == "1", list(enqueue))
+
+    def feed_backlog(self, feed: str) -> int:
+        """Return the feed's accepted events not yet folded into a score."""
+        return int(self.client.get(K.feed_backlog(feed)) or 0)
+
+    def backlog(self) -> int:
+        """Return every feed's accepted events not yet folded into a score."""
+        return int(self.client.get(K.BACKLOG) or 0)
+
+    def set_backlog(self, events: int) -> None:
+        """Overwrite the global backlog counter (repair after manual cleanup; tests)."""
+        self.client.set(K.BACKLOG, events)
+
+    def dirty_count(self) -> int:
+        """Return how many cities have events the ranking does not yet reflect."""
+        return int(self.client.scard(K.DIRTY))
+
+    def dead_lettered(self) -> int:
+        """Return how many events could not be applied, ever."""
+        return int(self.client.get(K.DEAD_LETTERED) or 0)
+
+    def recent_dead_letters(self, count: int = 50) -> list[dict[str, str]]:
+        """Return the latest dead letters (city, event id, reason), newest first."""
+        out = []
+        for row in self.client.lrange(K.DEAD, 0, count - 1):
+            city, key, reason = row.split(" ", 2)
+            out.append({"city_id": city, "event_id": key.removeprefix(K.event("")),
+                        "reason": reason})
+        return out
+
+    def status(self, event_id: str, feed: str | None = None) -> dict[str, Any] | None:
+        """Return what became of a submitted event, or None if it was never accepted (or, with
+        feed given, was sent by another feed).
 
         accepted: stored, not yet folded into its city; applied: folded in and still the
         winning entry for its indicator, project or profile; superseded: folded in, but a
-        later event (by occurred_at, then event_id) holds that place. ranking_version is the
-        first ranking that includes it (null once older than the last 1,000 commits).
+        later event (by occurred_at, then event_id) holds that place; failed: it could not be
+        applied (dead-lettered, `reason` says why). ranking_version is the first ranking that
+        includes it (null once older than the last 1,000 commits).
         """
         eid = event_id.lower()
         raw = self.client.hgetall(K.event(eid))
-        if not raw:
+        if not raw or (feed is not None and raw.get("f", feed) != feed):
             return None
         rows = self.client.xrange(K.LOG, min=raw["x"], max=raw["x"])
         event = loads(rows[0][1]["e"]) if rows else {}
@@ -78,12 +153,19 @@ class EventLog:
             "event_id": eid, "type": event.get("type"), "city_id": raw.get("c"),
             "log_id": raw["x"], "accepted_at_ms": int(raw["x"].split("-", 1)[0]),
             "status": raw.get("s", "accepted"), "scored": False, "ranking_version": None,
+            "feed": raw.get("f"),
         }
+        if raw.get("s") == "failed":
+            out["reason"] = raw.get("r")
+            return out
         city = raw.get("c")
         if city is None:  # index.ticked: decided at ingest, scored by the rebuild it caused
             return out
         position = int(raw["p"])
-        pipe = self.client.pipeline(transaction=True)
+        # No MULTI (Redis refuses MULTI, reads included, at maxmemory). Read in this order:
+        # a commit writes all three at once, so once consumed >= position the later reads
+        # see that commit or a newer one.
+        pipe = self.client.pipeline(transaction=False)
         pipe.get(K.consumed(city))
         pipe.zrangebyscore(K.scored_versions(city), position, "+inf", start=0, num=1)
         pipe.get(K.city_state(city))
@@ -101,8 +183,57 @@ class EventLog:
         """Return the number of events in the log."""
         return int(self.client.xlen(K.LOG))
 
+    def trim(self, now_ms: int) -> int:
+        """Drop log entries older than the retention; return how many went.
+
+        Nothing a score needs goes with them: every city's winning events live on in its
+        state (and export writes them), queued events in its inbox.
+        """
+        if not self.retention_seconds:
+            return 0
+        oldest = now_ms - self.retention_seconds * 1000
+        return int(self.client.xtrim(K.LOG, minid=f"{max(oldest, 0)}-0", approximate=True))
+
+    def iter_export(self, chunk: int = 500) -> Iterator[str]:
+        """Yield a history that replays into the identical index, each event once.
+
+        Every city's winning events (from its state), the winning index tick, the events
+        still queued for scoring, then the retained log, in log order. Without trimming that
+        is the whole log plus nothing new; after trimming it is what replay needs.
+        """
+        seen: set[str] = set()
+
+        def once(body: str, event_id: str) -> Iterator[str]:
+            if event_id not in seen:
+                seen.add(event_id)
+                yield body
+
+        cities = sorted(self.client.sscan_iter(K.CITIES, count=1000))
+        for start in range(0, len(cities), chunk):
+            names = cities[start:start + chunk]
+            pipe = self.client.pipeline(transaction=False)
+            for city in names:
+                pipe.get(K.city_state(city))
+                pipe.lrange(K.inbox(city), 0, -1)
+            replies = pipe.execute()
+            for n in range(len(names)):
+                state_json, inbox = replies[2 * n], replies[2 * n + 1]
+                if state_json:
+                    for event in events_of(CityState.from_dict(loads(state_json))):
+                        yield from once(canonical(dump_event(event)), event.event_id)
+                for head, body in zip(inbox[0::2], inbox[1::2]):
+                    yield from once(body, head.rsplit(" ", 1)[-1])
+        tick, tick_date = self.client.hmget(K.INDEX, "tick", "date")
+        if tick and tick_date:
+            at, event_id = tick.split("|", 1)
+            event = Event(event_id, INDEX_TICKED, None, datetime.fromisoformat(at),
+                          IndexTicked(date.fromisoformat(tick_date)))
+            yield from once(canonical(dump_event(event)), event_id)
+        for body in self.iter_json():
+            yield from once(body, str(loads(body)["event_id"]))
+
     def iter_json(self, chunk: int = 5000) -> Iterator[str]:
-        """Yield every logged event's canonical JSON in log order."""
+        """Yield every retained log entry's canonical JSON in log order."""
         start = "-"
         while True:
             rows = self.client.xrange(K.LOG, min=start, max="+", count=chunk)

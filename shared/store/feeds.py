@@ -74,6 +74,10 @@ class FeedStore:
             out.append(self._feed(name, raw))
         return out
 
+    def stored_records(self) -> dict[str, dict[str, str]]:
+        """Return everything stored about feeds (records and token hashes), for audits."""
+        return {"feeds": self.client.hgetall(K.FEEDS), "tokens": self.client.hgetall(K.FEED_TOKENS)}
+
     def authenticate(self, token: str) -> Feed | None:
         """Return the feed a token belongs to, or None."""
         name = self.client.hget(K.FEED_TOKENS, token_hash(token))

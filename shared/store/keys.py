@@ -10,6 +10,8 @@ UNRANKED = "aicity:unranked"  # hash: city -> reason
 RANK_OVERALL = "aicity:rank:overall"  # zset
 FEEDS = "aicity:feeds"  # hash: feed name -> JSON {cities, token_sha256, created_at}
 FEED_TOKENS = "aicity:feed-tokens"  # hash: sha256(token) -> feed name
+DEAD = "aicity:dead"  # list: the last 1,000 dead letters, '<city> <submission key> <reason>'
+DEAD_LETTERED = "aicity:dead-lettered"  # integer: events that could not be applied, ever
 
 
 def rank_pillar(pillar: str) -> str:
@@ -65,3 +67,23 @@ def scored_versions(city: str) -> str:
 def city_history(city: str) -> str:
     """Return the capped list of a city's score and rank over time."""
     return f"aicity:history:{city}"
+
+
+def city_projects(city: str) -> str:
+    """Return the set of project ids a city ever received (removals must name one)."""
+    return f"aicity:projects:{city}"
+
+
+def city_identity(city: str) -> str:
+    """Return the hash of the city's admin-set identity (name, country, region) and version."""
+    return f"aicity:identity:{city}"
+
+
+def feed_backlog(feed: str) -> str:
+    """Return the count of a feed's accepted events not yet folded into a score."""
+    return f"aicity:feed-backlog:{feed}"
+
+
+def feed_quota(feed: str) -> str:
+    """Return the token bucket (events/s) of a feed."""
+    return f"aicity:quota:{feed}"

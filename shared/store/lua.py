@@ -6,23 +6,78 @@ keys are not declared), which the README notes: a cluster needs hash-tagged keys
 
 from shared.store import keys as K
 
-# ARGV: pending_ttl, n, then per event: its submission key, city ('' for a tick), json,
-# tick version ('' unless tick), tick date ('' unless tick).
-# A city's inbox holds two elements per event, the log id (whose milliseconds are the ack
-# time) and the json: pushing both avoids building a new string per event inside Lua.
-# Returns {status chars ('a' accepted, 'd' duplicate), rebuild '1'/'0', {cities to enqueue}}.
+# ARGV: 1 pending_ttl, 2 n, 3 feed name, 4 admin '1', scoped '0' or restore 'R' (an admin
+# replaying an export: removals and project limits are not checked), 5 retention seconds, 6 max
+# projects per city, then per event (8 each): its submission key, city ('' for a tick),
+# canonical json, content hash, version ('utc|event_id'), tick date ('' unless tick), op
+# ('P' project upsert, 'R' project removal, 'C' city upsert, '' other) and op argument
+# (the project id, or the city's identity 'name<US>country<US>region').
+# A city's inbox holds two elements per event: '<log id> <feed> <event id>' (the log id's
+# milliseconds are the ack time) and the json.
+# Returns {status chars, rebuild '1'/'0', {cities to enqueue}}. Status: 'a' accepted,
+# 'd' duplicate (same id, same content, same feed), 'r' id reused with other content or by
+# another feed, 'n' city does not exist (only admin feeds create cities), 'u' removal of a
+# project the city never had, 'i' a non-admin change of name/country/region, 'l' the
+# city's project limit reached.
 APPEND = f"""
-local ttl, n = tonumber(ARGV[1]), tonumber(ARGV[2])
+local ttl, n, feed, admin = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4] ~= '0'
+local restore = ARGV[4] == 'R'
+local retention, max_projects = tonumber(ARGV[5]), tonumber(ARGV[6])
 local status, order, touched = {{}}, {{}}, {{}}
 local rebuild, city_events = '0', 0
 local base = {{}}  -- per city: events consumed so far, to number each new event
-local i = 3
+local known = {{}}  -- per city: exists (for non-admin feeds)
+local i = 7
 for k = 1, n do
-  local key, city, body = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local tickv, tickdate = ARGV[i + 3], ARGV[i + 4]
-  i = i + 5
-  if redis.call('EXISTS', key) == 1 then
-    status[k] = 'd'
+  local key, city, body, hash = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local ver, tickdate, op, oparg = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
+  i = i + 8
+  local verdict = nil
+  local prev = redis.call('HMGET', key, 'h', 'f', 'x')
+  if prev[3] then
+    if (prev[1] == false or prev[1] == hash) and (prev[2] == false or prev[2] == feed) then
+      verdict = 'd'
+    else
+      verdict = 'r'
+    end
+  elseif city ~= '' then
+    if not admin then
+      if known[city] == nil then
+        known[city] = redis.call('SISMEMBER', '{K.CITIES}', city) == 1
+      end
+      if not known[city] then verdict = 'n' end
+    end
+    if not verdict and op ~= '' then
+      if op == 'R' then
+        if restore then
+          redis.call('SADD', '{K.city_projects("")}' .. city, oparg)
+        elseif redis.call('SISMEMBER', '{K.city_projects("")}' .. city, oparg) == 0 then
+          verdict = 'u'
+        end
+      elseif op == 'P' then
+        local pkey = '{K.city_projects("")}' .. city
+        if redis.call('SISMEMBER', pkey, oparg) == 0 then
+          if (not restore) and redis.call('SCARD', pkey) >= max_projects then
+            verdict = 'l'
+          else
+            redis.call('SADD', pkey, oparg)
+          end
+        end
+      elseif op == 'C' then
+        local ikey = '{K.city_identity("")}' .. city
+        if admin then
+          local cur = redis.call('HGET', ikey, 'v')
+          if (not cur) or cur < ver then
+            redis.call('HSET', ikey, 'v', ver, 'id', oparg)
+          end
+        elseif redis.call('HGET', ikey, 'id') ~= oparg then
+          verdict = 'i'
+        end
+      end
+    end
+  end
+  if verdict then
+    status[k] = verdict
   else
     status[k] = 'a'
     local sid = redis.call('XADD', '{K.LOG}', '*', 'e', body)
@@ -30,9 +85,12 @@ for k = 1, n do
       if not base[city] then
         base[city] = tonumber(redis.call('GET', '{K.consumed("")}' .. city) or '0')
       end
-      local len = redis.call('RPUSH', '{K.inbox("")}' .. city, sid, body)
-      -- c: city, x: log id, p: position in the city's sequence (scored once consumed >= p)
-      redis.call('HSET', key, 'c', city, 'x', sid, 'p', base[city] + len / 2)
+      local len = redis.call('RPUSH', '{K.inbox("")}' .. city, sid .. ' ' .. feed .. ' ' ..
+        string.sub(key, {len(K.event(""))} + 1), body)
+      -- c: city, x: log id, p: position in the city's sequence (scored once consumed >= p),
+      -- h: content hash, f: feed
+      redis.call('HSET', key, 'c', city, 'x', sid, 'p', base[city] + len / 2, 'h', hash,
+                 'f', feed)
       city_events = city_events + 1
       if not touched[city] then
         touched[city] = true
@@ -40,18 +98,20 @@ for k = 1, n do
       end
     else
       local cur = redis.call('HGET', '{K.INDEX}', 'tick')
-      local verdict = 'superseded'
-      if (not cur) or cur < tickv then
-        redis.call('HSET', '{K.INDEX}', 'tick', tickv, 'date', tickdate)
-        verdict = 'applied'
+      local tick_status = 'superseded'
+      if (not cur) or cur < ver then
+        redis.call('HSET', '{K.INDEX}', 'tick', ver, 'date', tickdate)
+        tick_status = 'applied'
         rebuild = '1'
       end
-      redis.call('HSET', key, 's', verdict, 'x', sid)
+      redis.call('HSET', key, 's', tick_status, 'x', sid, 'h', hash, 'f', feed)
     end
+    if retention > 0 then redis.call('EXPIRE', key, retention) end
   end
 end
 if city_events > 0 then
   redis.call('INCRBY', '{K.BACKLOG}', city_events)
+  redis.call('INCRBY', '{K.feed_backlog("")}' .. feed, city_events)
 end
 -- One SADD per set for the whole batch (in chunks within Lua's unpack limit), not per city.
 for s = 1, #order, 1000 do
@@ -110,7 +170,9 @@ return out
 # ARGV: 1 city, 2 expected rev, 3 consumed, 4 state json, 5 result json, 6 card json,
 # 7 score ('' = unranked), 8 reason, 9 index date used ('' = base date), 10 methodology,
 # 11 now_ms, 12 changed '1'/'0', 13 history body (JSON members without braces),
-# 14 history length, 15 changes maxlen, 16 n pillars, then pillar/score pairs.
+# 14 history length, 15 changes maxlen, 16 n pillars, then pillar/score pairs, then the
+# number of feeds and (feed, events consumed) pairs, then the number of dead letters and
+# (submission key, reason) pairs: events that could not be applied, marked failed.
 # Event statuses are not written per event: the consumed watermark and the state tell them.
 COMMIT = f"""
 local city = ARGV[1]
@@ -132,9 +194,24 @@ redis.call('SET', '{K.city_state("")}' .. city, ARGV[4])
 redis.call('INCR', rev_key)
 local ver = tonumber(redis.call('HGET', '{K.INDEX}', 'version') or '0')
 local old_rank, new_rank = -1, -1
-local i = 16
-local npillars = tonumber(ARGV[i])
-i = i + 1
+local npillars = tonumber(ARGV[16])
+local j = 17 + 2 * npillars
+local nfeeds = tonumber(ARGV[j])
+for f = 1, nfeeds do
+  redis.call('DECRBY', '{K.feed_backlog("")}' .. ARGV[j + 2 * f - 1], ARGV[j + 2 * f])
+end
+j = j + 2 * nfeeds + 1
+local ndead = tonumber(ARGV[j])
+for d = 1, ndead do
+  local key, reason = ARGV[j + 2 * d - 1], ARGV[j + 2 * d]
+  if redis.call('EXISTS', key) == 1 then
+    redis.call('HSET', key, 's', 'failed', 'r', reason)
+  end
+  redis.call('INCR', '{K.DEAD_LETTERED}')
+  redis.call('LPUSH', '{K.DEAD}', city .. ' ' .. key .. ' ' .. reason)
+  redis.call('LTRIM', '{K.DEAD}', 0, 999)
+end
+local i = 17
 if ARGV[12] == '1' then
   local old_score = redis.call('ZSCORE', '{K.RANK_OVERALL}', city)
   if old_score then

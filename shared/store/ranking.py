@@ -34,6 +34,10 @@ class RankingReader:
         return IndexMeta(date, int(version or 0), methodology,
                          int(updated) if updated else None)
 
+    def ranked_count(self) -> int:
+        """Return how many cities have an overall rank."""
+        return int(self.client.zcard(K.RANK_OVERALL))
+
     def version(self) -> int:
         """Return the current ranking version (one cheap read)."""
         return int(self.client.hget(K.INDEX, "version") or 0)
@@ -66,19 +70,21 @@ class RankingReader:
         raw = self.client.get(K.city_result(city))
         return None if raw is None else dict(loads(raw))
 
-    def ranks_of(self, city: str, score: float | None, pillars: dict[str, float | None]
-                 ) -> tuple[int | None, dict[str, int | None]]:
-        """Return the competition rank of a city overall and in each pillar."""
-        pipe = self.client.pipeline(transaction=True)
-        names = list(pillars)
-        pipe.zcount(K.RANK_OVERALL, f"({score!r}" if score is not None else "+inf", "+inf")
-        for p in names:
-            value = pillars[p]
-            pipe.zcount(K.rank_pillar(p), f"({value!r}" if value is not None else "+inf", "+inf")
-        counts = pipe.execute()
-        overall = counts[0] + 1 if score is not None else None
-        ranks = {p: (c + 1 if pillars[p] is not None else None) for p, c in zip(names, counts[1:])}
-        return overall, ranks
+    def ranks(self, pillar: str | None = None) -> tuple[int, dict[str, int]]:
+        """Return (ranking version, competition rank of every ranked city) overall or in a pillar.
+
+        The ranks come from rank_scores, the one definition of a rank; the version is read
+        first, so a commit in between pairs an older version with newer scores, never the
+        reverse (a cache keyed by the version then refreshes on the next read).
+        """
+        key = K.RANK_OVERALL if pillar is None else K.rank_pillar(pillar)
+        # No MULTI: Redis refuses to queue any command, reads included, inside MULTI once
+        # used memory passes maxmemory, which turned every city read into a 500 when full.
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hget(K.INDEX, "version")
+        pipe.zrange(key, 0, -1, withscores=True)
+        version, pairs = pipe.execute()
+        return int(version or 0), {r.city_id: r.rank for r in rank_scores(pairs)}
 
     def history(self, city: str, limit: int = 0) -> list[dict[str, Any]]:
         """Return a city's score and rank entries, oldest first (the last `limit` if given)."""
@@ -92,6 +98,22 @@ class RankingReader:
         if not reply:
             return []
         return [(sid, loads(fields["c"])) for sid, fields in reply[0][1]]
+
+    def changes_raw_after(self, last_id: str, block_ms: int, count: int = 500
+                          ) -> list[tuple[str, str]]:
+        """Return (stream id, change JSON) after a stream id, waiting up to block_ms for one."""
+        reply = self.client.xread({K.CHANGES: last_id}, count=count, block=block_ms)
+        if not reply:
+            return []
+        return [(sid, fields["c"]) for sid, fields in reply[0][1]]
+
+    def changes_between(self, after_id: str, before_id: str | None, count: int = 1000
+                        ) -> list[tuple[str, str]]:
+        """Return up to count (stream id, change JSON) strictly after after_id and, if
+        given, strictly before before_id, oldest first."""
+        end = f"({before_id}" if before_id else "+"
+        rows = self.client.xrange(K.CHANGES, f"({after_id}", end, count=count)
+        return [(sid, fields["c"]) for sid, fields in rows]
 
     def last_change_id(self) -> str:
         """Return the newest change stream id ('0-0' if none)."""

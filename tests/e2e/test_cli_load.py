@@ -67,7 +67,8 @@ def test_load_posts_csv_and_ndjson_reports_rejections_and_is_idempotent(
 
     # Every accepted event is in the log, with the CSV's numbers as numbers.
     for e in good:
-        status = requests.get(f"{stack.ingest_url}/v1/events/{e['event_id']}", timeout=10)
+        status = requests.get(f"{stack.ingest_url}/v1/events/{e['event_id']}", timeout=10,
+                              headers={"Authorization": f"Bearer {token}"})
         assert status.status_code == 200, e
     stack.wait_idle(60)
     detail = requests.get(f"{stack.web_url}/api/v1/cities/csvtown", timeout=10).json()

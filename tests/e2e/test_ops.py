@@ -40,7 +40,7 @@ PROMETHEUS = shutil.which("prometheus")
 # Metrics Prometheus makes itself, not the services.
 SYNTHETIC = {"up"}
 # Labels allowed on our metrics: never a city, event or feed id (unbounded cardinality).
-ALLOWED_LABELS = {"endpoint", "method", "status", "type", "outcome", "result", "task", "cause",
+ALLOWED_LABELS = {"endpoint", "method", "status", "type", "outcome", "result", "task", "cause", "scope",
                   "queue_name", "le", "generation", "implementation", "major", "minor",
                   "patchlevel", "version"}
 PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or",

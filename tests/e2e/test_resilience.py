@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,14 @@ import requests
 from shared.events import EventCodec
 from shared.index import compute_index
 from shared.methodology import load_methodology
-from shared.store import keys as K
+from shared.store import broker
+from shared.store.events_log import EventLog
+from shared.store.ranking import RankingReader
 from tests.support.events import post_ndjson, reference_events, strip_volatile
 from tests.support.procs import REPO, Stack, wait_for
 
 pytestmark = pytest.mark.e2e
+CODEC = EventCodec(load_methodology())
 
 
 def rankings(stack: Stack) -> dict[str, Any]:
@@ -93,12 +97,12 @@ def test_worker_killed_mid_load_loses_nothing(tmp_path: Path, sequential: bytes)
         def kill_at_half(n: int) -> None:
             if n == 12 and not killed.is_set():
                 client = stack.redis.client()
-                wait_for(lambda: client.hget(K.INDEX, "version"), 10)
+                wait_for(lambda: RankingReader(client).version(), 10)
                 # Kill while the worker holds a delivered, unacknowledged recompute message
                 # (acks_late: it sits in kombu's "unacked" hash until the task finishes).
-                wait_for(lambda: client.hlen("unacked") > 0, 10, 0.001, what="a task in flight")
+                wait_for(lambda: broker.unacked(client) > 0, 10, 0.001, what="a task in flight")
                 stack.services["worker1"].stop(signal.SIGKILL)
-                unacked.append(client.hlen("unacked"))
+                unacked.append(broker.unacked(client))
                 killed.set()
 
         post_concurrently(stack, token, events, clients=2, between=kill_at_half)
@@ -125,8 +129,9 @@ def test_redis_killed_and_restarted_from_aof_keeps_every_accepted_event(tmp_path
         stack.redis.kill(signal.SIGKILL)
         stack.redis.start()  # same port, same directory: recovers from the AOF
         client = stack.redis.client()
-        assert client.xlen(K.LOG) == len(accepted_ids)
-        missing = [i for i in accepted_ids if not client.exists(K.event(i))]
+        log = EventLog(client)
+        assert log.length() == len(accepted_ids)
+        missing = [i for i in accepted_ids if log.status(i) is None]
         assert missing == []
         # The rest of the dataset after the restart; the services reconnect by themselves.
         wait_for(lambda: requests.get(f"{stack.ingest_url}/readyz", timeout=2).status_code == 200, 30)
@@ -144,17 +149,16 @@ def test_redis_killed_and_restarted_from_aof_keeps_every_accepted_event(tmp_path
         stack.stop()
 
 
-def test_export_then_replay_rebuilds_identical_rankings(tmp_path: Path,
-                                                        loaded_stack: tuple[Stack, str],
-                                                        sequential: bytes) -> None:
-    source, _ = loaded_stack
-    export = tmp_path / "events.ndjson"
-    out = subprocess.run([sys.executable, "-m", "shared.cli.main", "export", str(export),
+def _export(source: Stack, path: Path) -> list[str]:
+    out = subprocess.run([sys.executable, "-m", "shared.cli.main", "export", str(path),
                           "--redis-url", source.redis.url], cwd=REPO, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert len(export.read_text().splitlines()) == len(reference_events())
-    fresh = Stack(tmp_path / "fresh")
+    return path.read_text().splitlines()
+
+
+def _replay_into_fresh_stack(tmp: Path, export: Path, sequential: bytes) -> None:
+    fresh = Stack(tmp)
     fresh.redis.start()
     fresh.start_worker("worker1")
     fresh.start_service("web")
@@ -164,6 +168,7 @@ def test_export_then_replay_rebuilds_identical_rankings(tmp_path: Path,
                               "--redis-url", fresh.redis.url, "--wait", "120"], cwd=REPO,
                              capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr
+        assert "0 rejected" in out.stderr
         assert canonical(rankings(fresh)) == sequential
         again = subprocess.run([sys.executable, "-m", "shared.cli.main", "replay", str(export),
                                 "--redis-url", fresh.redis.url], cwd=REPO, capture_output=True,
@@ -171,3 +176,26 @@ def test_export_then_replay_rebuilds_identical_rankings(tmp_path: Path,
         assert again.returncode == 2 and "already has events" in again.stderr
     finally:
         fresh.stop()
+
+
+def test_export_then_replay_rebuilds_identical_rankings(tmp_path: Path,
+                                                        loaded_stack: tuple[Stack, str],
+                                                        sequential: bytes) -> None:
+    source, _ = loaded_stack
+    lines = _export(source, tmp_path / "events.ndjson")
+    assert sorted(lines) == sorted(  # every event once, in its canonical form
+        CODEC.encode(CODEC.load(e)) for e in reference_events())
+    _replay_into_fresh_stack(tmp_path / "fresh", tmp_path / "events.ndjson", sequential)
+
+
+def test_after_the_log_is_trimmed_export_still_rebuilds_the_identical_index(
+        tmp_path: Path, loaded_stack: tuple[Stack, str], sequential: bytes) -> None:
+    """Retention drops old log entries; each city's winning events live on in its state."""
+    source, _ = loaded_stack  # the last test of the module: it trims the shared stack's log
+    log = EventLog(source.redis.client(), retention_seconds=1)
+    log.trim(now_ms=int(time.time() * 1000) + 10_000)
+    assert log.length() < len(reference_events()) // 10  # (approximate trimming keeps a tail)
+    lines = _export(source, tmp_path / "events.ndjson")
+    superseded = len(reference_events()) - len(lines)
+    assert superseded > 0 and len({json.loads(x)["event_id"] for x in lines}) == len(lines)
+    _replay_into_fresh_stack(tmp_path / "fresh", tmp_path / "events.ndjson", sequential)

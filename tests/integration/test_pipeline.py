@@ -12,8 +12,10 @@ import pytest
 from services.ingest.app import create_app as create_ingest
 from shared.methodology import load_methodology
 from shared.settings import Settings
-from shared.store import keys as K
+from shared.store.cities import CityStore
+from shared.store.events_log import EventLog
 from shared.store.feeds import FeedStore
+from shared.store.ranking import RankingReader
 from tests.integration.conftest import Pipeline
 from tests.support.events import city, event, indicator
 from tests.support.procs import REPO, wait_for
@@ -37,6 +39,10 @@ def full_city(city_id: str, level: float = 0.5, region: str = "East Asia") -> li
     return events
 
 
+def _event_status(p: Pipeline, event_id: str) -> Any:
+    return p.ingest.get(f"/v1/events/{event_id}", headers=p.auth()).get_json()
+
+
 def ranking(p: Pipeline) -> dict[str, Any]:
     return dict(p.web.get("/api/v1/rankings").get_json())
 
@@ -55,14 +61,14 @@ def test_indicator_change_is_visible_in_rankings_and_on_sse(pipeline: Pipeline) 
     wait_for(lambda: score_of(p, "alpha") is not None and score_of(p, "beta") is not None, 20)
     assert score_of(p, "beta") > score_of(p, "alpha")  # type: ignore[operator]
     before = score_of(p, "alpha")
-    last_id = p.stack.redis.client().xrevrange(K.CHANGES, count=1)[0][0]
+    last_id = RankingReader(p.redis.client()).last_change_id()
     # Raise alpha's data-centre capacity to the top goalpost.
     change = indicator("alpha", "infra.datacenter_mw", 2000, at="2025-06-01T00:00:00Z")
     resp = p.ingest.post("/v1/events", json=change, headers=p.auth())
     assert resp.status_code == 202 and resp.get_json()["accepted"] == 1
     wait_for(lambda: score_of(p, "alpha") != before, 10, what="score moved")
     assert score_of(p, "alpha") > before  # type: ignore[operator]
-    status = wait_for(lambda: (s := p.ingest.get(f"/v1/events/{change['event_id']}").get_json())
+    status = wait_for(lambda: (s := _event_status(p, change["event_id"]))
                       and s["scored"] and s, 10)
     assert status["status"] == "applied"
     assert status["ranking_version"] <= ranking(p)["ranking_version"]
@@ -113,16 +119,16 @@ def test_feed_scoping_and_revocation(pipeline: Pipeline) -> None:
     assert created.returncode == 0, created.stderr
     token_a = created.stdout.strip()
     assert token_a.startswith("aci_")
-    stored = p.redis.client().hgetall(K.FEEDS)["feed-a"]
-    assert token_a not in stored and token_a not in json.dumps(p.redis.client().hgetall(K.FEED_TOKENS))
+    stored = json.dumps(FeedStore(p.redis.client()).stored_records())
+    assert "feed-a" in stored and token_a not in stored
 
     # A write to city B only: 403, nothing stored.
-    log_len = p.redis.client().xlen(K.LOG)
+    log_len = EventLog(p.redis.client()).length()
     resp = p.ingest.post("/v1/events", json=indicator("city-b", "gov.open_data_score", 1),
                          headers=p.auth(token_a))
     assert resp.status_code == 403
     assert "may not write city 'city-b'" in resp.get_json()["results"][0]["errors"]["city_id"][0]
-    assert p.redis.client().xlen(K.LOG) == log_len
+    assert EventLog(p.redis.client()).length() == log_len
     # Mixed: A accepted, B rejected with the reason.
     resp = p.ingest.post("/v1/events", headers=p.auth(token_a), json=[
         indicator("city-a", "gov.open_data_score", 99), indicator("city-b", "gov.open_data_score", 1)])
@@ -146,14 +152,14 @@ def test_only_an_admin_feed_creates_a_city(pipeline: Pipeline) -> None:
     p = pipeline
     assert p.ingest.post("/v1/events", json=city("old-town"), headers=p.auth()).status_code == 202
     token = FeedStore(p.redis.client()).create("towns", ["old-town", "new-town"])
-    log_len = p.redis.client().xlen(K.LOG)
+    log_len = EventLog(p.redis.client()).length()
     # The feed may write new-town, but new-town does not exist yet: only an admin creates it.
     resp = p.ingest.post("/v1/events", json=city("new-town"), headers=p.auth(token))
     assert resp.status_code == 403
     error = resp.get_json()["results"][0]["errors"]["city_id"][0]
     assert "'new-town' does not exist" in error and "admin feed" in error
-    assert p.redis.client().xlen(K.LOG) == log_len
-    assert not p.redis.client().sismember(K.CITIES, "new-town")
+    assert EventLog(p.redis.client()).length() == log_len
+    assert not CityStore(p.redis.client()).known("new-town")
     # The same feed may update the profile of its existing city.
     resp = p.ingest.post("/v1/events", json=city("old-town", population=2_000_000),
                          headers=p.auth(token))
@@ -165,16 +171,14 @@ def test_only_an_admin_feed_creates_a_city(pipeline: Pipeline) -> None:
 
 
 def _store_snapshot(p: Pipeline) -> tuple[int, int, str]:
-    c = p.redis.client()
-    return c.xlen(K.LOG), int(c.get(K.BACKLOG) or 0), json.dumps(
-        c.zrange(K.RANK_OVERALL, 0, -1, withscores=True))
+    log = EventLog(p.redis.client())
+    return log.length(), log.backlog(), json.dumps(RankingReader(p.redis.client()).ranked())
 
 
 @pytest.mark.parametrize(("body", "ctype", "status", "needle"), [
     (b'{"event_id": ', "application/json", 400, "not valid JSON"),
     (b"[]", "application/json", 400, "no events"),
     (b'"just a string"', "application/json", 400, "event object or an array"),
-    (b'{"a":1}\n{oops\n', "application/x-ndjson", 400, "line 2"),
     (b"\xff\xfe", "application/json", 400, "not UTF-8"),
 ])
 def test_unparseable_bodies_get_400(pipeline: Pipeline, body: bytes, ctype: str, status: int,
@@ -184,6 +188,18 @@ def test_unparseable_bodies_get_400(pipeline: Pipeline, body: bytes, ctype: str,
     resp = p.ingest.post("/v1/events", data=body, content_type=ctype, headers=p.auth())
     assert resp.status_code == status
     assert needle in resp.get_json()["error"]
+    assert _store_snapshot(p) == before
+
+
+def test_a_bad_ndjson_line_is_rejected_alone(pipeline: Pipeline) -> None:
+    p = pipeline
+    before = _store_snapshot(p)
+    resp = p.ingest.post("/v1/events", data=b'{"a":1}\n{oops\n',
+                         content_type="application/x-ndjson", headers=p.auth())
+    assert resp.status_code == 422
+    results = resp.get_json()["results"]
+    assert [r["status"] for r in results] == ["rejected", "rejected"]
+    assert "line 2" in results[1]["errors"]["_json"][0]
     assert _store_snapshot(p) == before
 
 
@@ -275,10 +291,10 @@ def test_duplicates_are_reported_and_have_no_effect(pipeline: Pipeline) -> None:
 
 def test_backlog_over_its_bound_gets_429(pipeline: Pipeline) -> None:
     p = pipeline
-    p.redis.client().set(K.BACKLOG, 10**9)  # as if scoring had fallen far behind
+    EventLog(p.redis.client()).set_backlog(10**9)  # as if scoring had fallen far behind
     resp = p.ingest.post("/v1/events", json=city("zeta"), headers=p.auth())
     assert resp.status_code == 429 and int(resp.headers["Retry-After"]) > 0
-    p.redis.client().set(K.BACKLOG, 0)
+    EventLog(p.redis.client()).set_backlog(0)
 
 
 def test_superseded_event_status(pipeline: Pipeline) -> None:
@@ -288,18 +304,19 @@ def test_superseded_event_status(pipeline: Pipeline) -> None:
     older = indicator("eta", "talent.ai_graduates", 10, at="2025-06-01T00:00:00Z")
     assert p.ingest.post("/v1/events", json=[newer, older], headers=p.auth()).status_code == 202
     p.stack.wait_idle(30)
-    assert p.ingest.get(f"/v1/events/{older['event_id']}").get_json()["status"] == "superseded"
-    assert p.ingest.get(f"/v1/events/{newer['event_id']}").get_json()["status"] == "applied"
+    assert _event_status(p, older["event_id"])["status"] == "superseded"
+    assert _event_status(p, newer["event_id"])["status"] == "applied"
     doc = p.web.get("/api/v1/cities/eta").get_json()
     assert doc["indicators"]["talent.ai_graduates"]["raw"] == 5000
     assert doc["indicators"]["talent.ai_graduates"]["event_id"] == newer["event_id"]
-    assert p.ingest.get("/v1/events/00000000-0000-4000-8000-000000000000").status_code == 404
+    unknown = "/v1/events/00000000-0000-4000-8000-000000000000"
+    assert p.ingest.get(unknown, headers=p.auth()).status_code == 404
     # An applied event displaced later by a newer one becomes superseded.
     newest = indicator("eta", "talent.ai_graduates", 6000, at="2025-06-03T00:00:00Z")
     assert p.ingest.post("/v1/events", json=newest, headers=p.auth()).status_code == 202
     p.stack.wait_idle(30)
-    assert p.ingest.get(f"/v1/events/{newer['event_id']}").get_json()["status"] == "superseded"
-    latest = p.ingest.get(f"/v1/events/{newest['event_id']}").get_json()
+    assert _event_status(p, newer["event_id"])["status"] == "superseded"
+    latest = _event_status(p, newest["event_id"])
     assert latest["status"] == "applied" and latest["scored"]
     assert latest["ranking_version"] > 0
 
@@ -342,7 +359,7 @@ def test_daily_tick_moves_the_index_date_once_per_day(pipeline: Pipeline) -> Non
     p.stack.wait_idle(30)
     assert ranking(p)["as_of"] == "2025-06-30"  # the methodology's base date
     app = make_celery(Settings.from_env(redis_url=p.redis.url))
-    log_len = p.redis.client().xlen(K.LOG)
+    log_len = EventLog(p.redis.client()).length()
     app.send_task(DAILY_TICK)
     today = datetime.now(UTC).date().isoformat()
     wait_for(lambda: ranking(p)["as_of"] == today, 20, what="index date moved")
@@ -351,7 +368,7 @@ def test_daily_tick_moves_the_index_date_once_per_day(pipeline: Pipeline) -> Non
     wait_for(lambda: p.redis.client().llen("aicity.scoring") == 0
              and p.redis.client().hlen("unacked") == 0, 20, what="second tick processed")
     p.stack.wait_idle(30)
-    assert p.redis.client().xlen(K.LOG) == log_len + 1
+    assert EventLog(p.redis.client()).length() == log_len + 1
 
 
 def test_methodology_change_rebuilds_every_city(pipeline: Pipeline, tmp_path: Any) -> None:
@@ -385,4 +402,4 @@ def test_methodology_change_rebuilds_every_city(pipeline: Pipeline, tmp_path: An
     assert want != before
     wait_for(lambda: {i["city_id"]: i["score"] for i in ranking(p)["items"]} == want, 30,
              what="every city rescored under the new methodology")
-    assert p.redis.client().hget(K.INDEX, "methodology") == "2025.1-test"
+    assert RankingReader(p.redis.client()).meta().methodology == "2025.1-test"

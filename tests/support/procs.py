@@ -58,12 +58,15 @@ def wait_for(cond: Callable[[], Any], timeout: float = 30.0, interval: float = 0
 
 
 class RedisProc:
-    """A real redis-server in a temporary directory, AOF on."""
+    """A real redis-server in a temporary directory, AOF on (optionally AUTH and maxmemory)."""
 
-    def __init__(self, data_dir: Path, appendfsync: str = "everysec", port: int | None = None):
+    def __init__(self, data_dir: Path, appendfsync: str = "everysec", port: int | None = None,
+                 password: str | None = None, maxmemory: str | None = None):
         self.data_dir = data_dir
         self.appendfsync = appendfsync
         self.port = port or free_port()
+        self.password = password
+        self.maxmemory = maxmemory
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -73,9 +76,11 @@ class RedisProc:
     def start(self) -> RedisProc:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            [redis_server_binary(), *redis_args(self.port, self.data_dir, self.appendfsync)],
+            [redis_server_binary(), *redis_args(self.port, self.data_dir, self.appendfsync,
+                                                password=self.password,
+                                                maxmemory=self.maxmemory)],
             stdout=(self.data_dir / "redis.log").open("ab"), stderr=subprocess.STDOUT)
-        client = redis.Redis(port=self.port)
+        client = redis.Redis(port=self.port, password=self.password)
         wait_for(lambda: client.ping(), 20, what=f"redis on {self.port}")
         client.close()
         return self
@@ -86,7 +91,7 @@ class RedisProc:
             self.proc.wait(10)
 
     def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url, decode_responses=True)
+        return redis.Redis.from_url(self.url, decode_responses=True, password=self.password)
 
 
 class ServiceProc:
@@ -147,6 +152,9 @@ class Stack:
         env = dict(os.environ, AICITY_REDIS_URL=self.redis.url, PYTHONUNBUFFERED="1",
                    PYTHONPATH=str(REPO), **self.extra_env)
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        env.pop("AICITY_REDIS_PASSWORD", None)  # only this stack's Redis password, if any
+        if self.redis.password:
+            env["AICITY_REDIS_PASSWORD"] = self.redis.password
         env.update(extra)
         return env
 

@@ -17,7 +17,7 @@ SERVICES = ROOT / "services"
 
 FRAMEWORKS = ("flask", "celery", "kombu", "redis", "prometheus_client", "werkzeug")
 ENGINE_MODULES = ("shared.scoring", "shared.state", "shared.index", "shared.methodology",
-                  "shared.events")
+                  "shared.events", "shared.jsonfast")
 # The pure core may not read the clock or draw random numbers: both must be passed in.
 IMPURE_MODULES = ("random", "secrets", "time")
 IMPURE_CALLS = ("now", "today", "utcnow", "uuid1", "uuid4", "time_ns", "perf_counter")

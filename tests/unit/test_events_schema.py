@@ -23,6 +23,7 @@ from shared.events import (
     utc_key,
 )
 from shared.methodology import load_methodology
+from shared.scoring.normalise import normalise
 
 EVENT_ID = "6f1c1c1e-8a4b-4c39-9a55-0d8a3c3b1f00"
 
@@ -142,7 +143,8 @@ def test_whole_number_floats_are_accepted_as_integers(codec: EventCodec) -> None
 
 
 def test_integer_values_are_accepted_as_numbers(codec: EventCodec) -> None:
-    event = codec.load(variant("indicator.observed", lambda r: r["data"].update(value=-3)))
+    event = codec.load(variant("indicator.observed", lambda r: r["data"].update(
+        indicator="talent.net_migration_pct", value=-3)))  # a negative one is plausible here
     assert isinstance(event.data, IndicatorObserved)
     assert event.data.value == -3.0
 
@@ -399,3 +401,153 @@ def test_data_of_another_type_is_refused(codec: EventCodec) -> None:
     errors = errors_of(codec, raw)
     assert "project_id" in errors["data"]
     assert "name" in errors["data"]
+
+
+# ------------------------------------------------------------------ plausible ranges
+
+
+def observed(code: str, value: object) -> dict[str, Any]:
+    """Return a valid indicator.observed event for code carrying value."""
+    return variant("indicator.observed",
+                   lambda r: r["data"].update(indicator=code, value=value))
+
+
+OBSERVED = load_methodology().observed_indicator_codes()
+
+
+def test_a_negative_count_is_refused_naming_the_rule(codec: EventCodec) -> None:
+    errors = errors_of(codec, observed("infra.datacenter_mw", -1))
+    assert errors == {"data": {"value": [
+        "must be between 0 and 100000 (MW) for infra.datacenter_mw"]}}
+
+
+@pytest.mark.parametrize("value", [1e308, 100.5, 10**30, -0.001])
+def test_an_impossible_percentage_is_refused(codec: EventCodec, value: float) -> None:
+    errors = errors_of(codec, observed("infra.5g_coverage_pct", value))
+    assert errors == {"data": {"value": [
+        "must be between 0 and 100 (%) for infra.5g_coverage_pct"]}}
+
+
+def test_the_rule_of_an_exclusive_bound_is_worded_as_such(codec: EventCodec) -> None:
+    errors = errors_of(codec, observed("infra.latency_ms", 0))
+    assert errors == {"data": {"value": [
+        "must be greater than 0 and at most 10000 (ms) for infra.latency_ms"]}}
+
+
+@pytest.mark.parametrize(
+    ("code", "value", "ok"),
+    [
+        ("infra.5g_coverage_pct", 0, True), ("infra.5g_coverage_pct", 100, True),
+        ("infra.5g_coverage_pct", 100.0, True), ("infra.5g_coverage_pct", -0.0, True),
+        ("infra.5g_coverage_pct", math.nextafter(100, math.inf), False),
+        ("infra.5g_coverage_pct", math.nextafter(0, -math.inf), False),
+        ("infra.latency_ms", 0, False), ("infra.latency_ms", -0.0, False),
+        ("infra.latency_ms", 5e-324, True), ("infra.latency_ms", 10000, True),
+        ("infra.latency_ms", math.nextafter(10000, math.inf), False),
+        ("talent.net_migration_pct", -100, True), ("talent.net_migration_pct", 100, True),
+        ("talent.net_migration_pct", -100.01, False), ("talent.net_migration_pct", -4.03, True),
+        ("research.top_institutes", 200, True), ("research.top_institutes", 201, False),
+        ("research.ai_papers", 0, True), ("research.ai_papers", -1, False),
+    ],
+)
+def test_boundaries(codec: EventCodec, code: str, value: float, ok: bool) -> None:
+    raw = observed(code, value)
+    if ok:
+        event = codec.load(raw)
+        assert isinstance(event.data, IndicatorObserved)
+        assert event.data.value == value
+    else:
+        assert "value" in errors_of(codec, raw)["data"]
+
+
+@pytest.mark.parametrize("code", OBSERVED)
+def test_every_observed_indicator_accepts_its_range_and_refuses_beyond(
+    codec: EventCodec, code: str
+) -> None:
+    ind = codec.methodology.indicator(code)
+    assert ind.plausible_min is not None and ind.plausible_max is not None
+    for goalpost in (ind.lo, ind.hi):
+        codec.load(observed(code, goalpost))
+    low, high = ind.plausible_min, ind.plausible_max
+    # an inclusive bound is accepted; the next float beyond it, or an exclusive bound, is not
+    inside = [math.nextafter(low, math.inf) if ind.plausible_min_exclusive else low,
+              math.nextafter(high, -math.inf) if ind.plausible_max_exclusive else high]
+    for value in inside:
+        codec.load(observed(code, value))
+    below = low if ind.plausible_min_exclusive else math.nextafter(low, -math.inf)
+    above = high if ind.plausible_max_exclusive else math.nextafter(high, math.inf)
+    for value in (below, above, -1e308, 1e308):
+        errors = errors_of(codec, observed(code, value))
+        assert errors == {"data": {"value": [
+            f"must be {ind.plausible_rule()} ({ind.unit}) for {code}"]}}, value
+
+
+def test_values_between_goalpost_and_bound_are_accepted_and_clamped(codec: EventCodec) -> None:
+    for code, value, score in (("infra.datacenter_mw", 5000, 100.0),
+                               ("infra.latency_ms", 5, 100.0),
+                               ("infra.latency_ms", 500, 0.0),
+                               ("talent.net_migration_pct", -50, 0.0)):
+        event = codec.load(observed(code, value))
+        assert isinstance(event.data, IndicatorObserved)
+        assert normalise(event.data.value, codec.methodology.indicator(code)) == score
+
+
+def test_an_implausible_value_is_reported_with_the_other_data_errors(codec: EventCodec) -> None:
+    raw = observed("infra.5g_coverage_pct", 250)
+    raw["data"]["unit"] = "%"
+    raw["event_id"] = "nope"
+    errors = errors_of(codec, raw)
+    assert "event_id" in errors
+    assert "unknown" in flat(errors["data"]["unit"])
+    assert errors["data"]["value"] == ["must be between 0 and 100 (%) for infra.5g_coverage_pct"]
+
+
+def test_the_range_is_not_checked_against_an_unknown_code_or_a_bad_value(
+    codec: EventCodec,
+) -> None:
+    errors = errors_of(codec, observed("infra.quantum_qubits", -1))
+    assert set(errors["data"]) == {"indicator"}
+    errors = errors_of(codec, observed("infra.5g_coverage_pct", "250"))
+    assert errors["data"] == {"value": ["must be a number"]}
+
+
+def test_load_many_refuses_implausible_values_as_load_does(codec: EventCodec) -> None:
+    raws: list[Any] = [
+        observed("infra.5g_coverage_pct", 55),
+        observed("infra.5g_coverage_pct", 1e308),
+        observed("infra.datacenter_mw", -1),
+        observed("infra.latency_ms", 0),
+        observed("infra.latency_ms", 5e-324),
+        observed("talent.net_migration_pct", -100),
+        variant("city.upserted", lambda r: None),
+    ]
+    for n, raw in enumerate(raws):
+        raw["event_id"] = f"6f1c1c1e-8a4b-4c39-9a55-0d8a3c3b1f{n:02d}"
+    one_by_one: list[Any] = []
+    for raw in raws:
+        try:
+            one_by_one.append(codec.load(raw))
+        except ValidationError as exc:
+            one_by_one.append(exc.messages)
+    batch = [r.messages if isinstance(r, ValidationError) else r
+             for r in codec.load_many(copy.deepcopy(raws))]
+    assert batch == one_by_one
+    assert [isinstance(r, Event) for r in batch] == [True, False, False, False, True, True, True]
+    assert batch[1] == {"data": {"value": [
+        "must be between 0 and 100 (%) for infra.5g_coverage_pct"]}}
+
+
+def test_load_many_refuses_a_batch_whose_only_fault_is_one_implausible_value(
+    codec: EventCodec,
+) -> None:
+    """The many=True fast path must not let an out-of-range value through."""
+    raws = [observed(code, codec.methodology.indicator(code).hi) for code in OBSERVED]
+    for n, raw in enumerate(raws):
+        raw["event_id"] = f"6f1c1c1e-8a4b-4c39-9a55-0d8a3c3b1f{n:02d}"
+    assert all(isinstance(r, Event) for r in codec.load_many(raws))
+    raws[3]["data"]["value"] = 1e308
+    results = codec.load_many(raws)
+    assert [n for n, r in enumerate(results) if isinstance(r, ValidationError)] == [3]
+    error = results[3]
+    assert isinstance(error, ValidationError)
+    assert error.messages == errors_of(codec, raws[3])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -236,3 +238,145 @@ def test_wrongly_shaped_tables_are_refused_not_crashed() -> None:
 
 def test_methodology_error_is_a_value_error() -> None:
     assert issubclass(MethodologyError, ValueError)
+
+
+# ------------------------------------------------------------------ plausible ranges
+
+REFERENCE_INDICATORS = (
+    Path(__file__).resolve().parents[2] / "data" / "reference-2025" / "indicators.ndjson"
+)
+LATENCY = "lo = 10\nhi = 80\nplausible_min = 0\nplausible_min_exclusive = true\n"
+PCT_5G = "hi = 100\nplausible_min = 0\nplausible_max = 100  # a percentage\nweight = 0.15"
+
+
+def test_every_observed_indicator_has_a_plausible_range(methodology: Methodology) -> None:
+    for ind in methodology.indicators:
+        if ind.derived is not None:
+            assert (ind.plausible_min, ind.plausible_max) == (None, None), ind.code
+            assert not ind.plausible_min_exclusive and not ind.plausible_max_exclusive
+            continue
+        assert ind.plausible_min is not None and ind.plausible_max is not None, ind.code
+        assert ind.plausible_min < ind.plausible_max, ind.code
+        assert ind.is_plausible(ind.lo) and ind.is_plausible(ind.hi), ind.code
+
+
+def test_the_ranges_follow_the_units(methodology: Methodology) -> None:
+    def bounds(code: str) -> tuple[float | None, float | None, bool, bool]:
+        ind = methodology.indicator(code)
+        return (ind.plausible_min, ind.plausible_max, ind.plausible_min_exclusive,
+                ind.plausible_max_exclusive)
+
+    for code in ("infra.5g_coverage_pct", "gov.ai_strategy_score", "gov.open_data_score"):
+        assert bounds(code) == (0, 100, False, False), code
+    assert bounds("talent.net_migration_pct") == (-100, 100, False, False)
+    assert bounds("infra.latency_ms")[0] == 0
+    assert bounds("infra.latency_ms")[2] is True  # a latency is > 0
+    assert bounds("research.top_institutes")[1] == 200
+    for ind in methodology.indicators:
+        if ind.derived is None and ind.transform == "log":  # counts and capacities
+            assert ind.plausible_min == 0, ind.code
+            assert ind.plausible_max is not None and ind.plausible_max >= 10 * ind.hi, ind.code
+
+
+def test_every_reference_value_lies_inside_its_range(methodology: Methodology) -> None:
+    lines = REFERENCE_INDICATORS.read_text(encoding="utf-8").splitlines()
+    seen: set[str] = set()
+    for line in lines:
+        data = json.loads(line)["data"]
+        ind = methodology.indicator(data["indicator"])
+        assert ind.is_plausible(data["value"]), (ind.code, data["value"], ind.plausible_rule())
+        seen.add(ind.code)
+    assert seen == set(methodology.observed_indicator_codes())
+
+
+def test_is_plausible_honours_inclusive_and_exclusive_bounds(methodology: Methodology) -> None:
+    pct = methodology.indicator("infra.5g_coverage_pct")
+    assert pct.is_plausible(0) and pct.is_plausible(100) and pct.is_plausible(55.5)
+    assert not pct.is_plausible(-1e-9) and not pct.is_plausible(100.000001)
+    assert not pct.is_plausible(1e308)
+    assert pct.plausible_rule() == "between 0 and 100"
+    latency = methodology.indicator("infra.latency_ms")
+    assert not latency.is_plausible(0) and latency.is_plausible(5e-324)
+    assert latency.is_plausible(10000) and not latency.is_plausible(10000.5)
+    assert latency.plausible_rule() == "greater than 0 and at most 10000"
+    half_open = replace(pct, plausible_max_exclusive=True)
+    assert not half_open.is_plausible(100) and half_open.is_plausible(99.99)
+    assert half_open.plausible_rule() == "at least 0 and less than 100"
+    assert replace(pct, plausible_min=0.5).plausible_rule() == "between 0.5 and 100"
+
+
+def test_derived_indicators_accept_anything(methodology: Methodology) -> None:
+    speed = methodology.indicator("adoption.speed")
+    assert speed.is_plausible(-1e308) and speed.is_plausible(1e308)
+
+
+def test_ranges_are_served_and_survive_a_round_trip(methodology: Methodology) -> None:
+    data = {i["code"]: i for i in methodology.to_dict()["indicators"]}
+    assert data["infra.latency_ms"]["plausible_min"] == 0
+    assert data["infra.latency_ms"]["plausible_max"] == 10000
+    assert data["infra.latency_ms"]["plausible_min_exclusive"] is True
+    assert data["infra.5g_coverage_pct"]["plausible_max_exclusive"] is False
+    assert data["adoption.speed"]["plausible_min"] is None
+    json.dumps(methodology.to_dict(), allow_nan=False)  # plain JSON, no Infinity
+    assert methodology.with_aggregation("geometric").indicators == methodology.indicators
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where", "words"),
+    [
+        (PCT_5G, "hi = 100\nplausible_min = 0\nweight = 0.15", "infra.5g_coverage_pct].plausible_max",
+         "missing"),
+        (PCT_5G, "hi = 100\nplausible_max = 100\nweight = 0.15", "infra.5g_coverage_pct].plausible_min",
+         "missing"),
+        (PCT_5G, "hi = 100\nplausible_min = 100\nplausible_max = 100\nweight = 0.15",
+         "infra.5g_coverage_pct].plausible_max", "greater than plausible_min"),
+        (PCT_5G, "hi = 100\nplausible_min = 0\nplausible_max = nan\nweight = 0.15",
+         "infra.5g_coverage_pct].plausible_max", "finite"),
+        (PCT_5G, "hi = 100\nplausible_min = -inf\nplausible_max = 100\nweight = 0.15",
+         "infra.5g_coverage_pct].plausible_min", "finite"),
+        (PCT_5G, 'hi = 100\nplausible_min = "0"\nplausible_max = 100\nweight = 0.15',
+         "infra.5g_coverage_pct].plausible_min", "number"),
+        (PCT_5G, "hi = 100\nplausible_min = 0\nplausible_max = 100\n"
+         "plausible_max_exclusive = 1\nweight = 0.15", "infra.5g_coverage_pct].plausible_max_exclusive",
+         "true or false"),
+        # goalposts outside the range, including on an excluded bound
+        (PCT_5G, "hi = 100\nplausible_min = 0\nplausible_max = 99\nweight = 0.15",
+         "infra.5g_coverage_pct].hi", "plausible range"),
+        (PCT_5G, "hi = 100\nplausible_min = 0\nplausible_max = 100\n"
+         "plausible_max_exclusive = true\nweight = 0.15", "infra.5g_coverage_pct].hi", "less than 100"),
+        (LATENCY, LATENCY.replace("plausible_min = 0", "plausible_min = 10"),
+         "infra.latency_ms].lo", "greater than 10"),
+        ("lo = -5\nhi = 5\nplausible_min = -100", "lo = -5\nhi = 5\nplausible_min = -4",
+         "talent.net_migration_pct].lo", "between -4 and 100"),
+        # a log indicator cannot have negative values
+        ("hi = 2000\nplausible_min = 0", "hi = 2000\nplausible_min = -1",
+         "infra.datacenter_mw].plausible_min", "log"),
+        # a derived indicator is computed and takes no range
+        ('derived = "speed"', 'derived = "speed"\nplausible_min = 0',
+         "adoption.speed].plausible_min", "derived"),
+        ('derived = "speed"', 'derived = "speed"\nplausible_max_exclusive = true',
+         "adoption.speed].plausible_max_exclusive", "derived"),
+        ('unit = "MW"\n', 'unit = "MW"\nplausible_range = [0, 1]\n',
+         "indicators[0].plausible_range", "unknown field"),
+    ],
+)
+def test_bad_plausible_ranges_are_named(old: str, new: str, where: str, words: str) -> None:
+    message = refused(edited(old, new))
+    assert where in message
+    assert words in message
+
+
+def test_a_goalpost_outside_the_range_says_why() -> None:
+    message = refused(edited(PCT_5G, "hi = 100\nplausible_min = 0\nplausible_max = 90\n"
+                                     "weight = 0.15"))
+    assert message == (
+        "indicators[infra.5g_coverage_pct].hi: goalpost 100 must lie inside the plausible "
+        "range (must be between 0 and 90): outside it no accepted value could reach it"
+    )
+
+
+def test_explicit_inclusive_flags_are_accepted() -> None:
+    text = edited(PCT_5G, "hi = 100\nplausible_min = 0\nplausible_max = 100\n"
+                          "plausible_min_exclusive = false\nplausible_max_exclusive = false\n"
+                          "weight = 0.15")
+    assert parse_methodology(text) == load_methodology()

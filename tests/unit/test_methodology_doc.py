@@ -1,8 +1,9 @@
 """docs/methodology.md agrees with the default methodology file, so it cannot silently drift.
 
 The document's markdown tables are parsed: every indicator must have exactly one row in
-the indicator table carrying its pillar, name, unit, direction, transform, goalposts and
-weight; every pillar one row with its weight; every derived indicator its measure.
+the indicator table carrying its pillar, name, unit, direction, transform, goalposts,
+weight and plausible range; every pillar one row with its weight; every derived indicator
+its measure.
 """
 
 from __future__ import annotations
@@ -80,7 +81,18 @@ def table_with(columns: set[str], without: frozenset[str] = frozenset()) -> list
 
 
 INDICATOR_COLUMNS = {"code", "pillar", "name", "unit", "direction", "transform", "lo", "hi",
-                     "weight"}
+                     "weight", "plausible range"}
+DERIVED_RANGE = "computed"  # the range cell of a derived indicator, which takes no range
+
+
+def interval(cell: str) -> tuple[float, float, bool, bool]:
+    """Read "[0, 100]" or "(0, 10000]" as (min, max, min exclusive, max exclusive)."""
+    match = re.fullmatch(r"([\[(])\s*(\S+)\s*,\s*(\S+)\s*([\])])", plain(cell))
+    assert match, f"not an interval such as [0, 100] or (0, 10000]: {cell!r}"
+    opening, low, high, closing = match.groups()
+    return number(low), number(high), opening == "(", closing == ")"
+
+
 PILLAR_COLUMNS = {"code", "name", "weight"}
 
 
@@ -112,6 +124,13 @@ def test_every_indicator_has_its_row(indicator: Indicator) -> None:
     assert plain(row["transform"]) == indicator.transform, f"{indicator.code}: transform"
     assert plain(row["name"]) == indicator.name, f"{indicator.code}: name"
     assert plain(row["unit"]) == indicator.unit, f"{indicator.code}: unit"
+    if indicator.derived is not None:
+        assert plain(row["plausible range"]) == DERIVED_RANGE, f"{indicator.code}: range"
+    else:
+        assert interval(row["plausible range"]) == (
+            indicator.plausible_min, indicator.plausible_max,
+            indicator.plausible_min_exclusive, indicator.plausible_max_exclusive,
+        ), f"{indicator.code}: plausible range"
 
 
 def test_the_indicator_table_lists_only_the_methodology_s_indicators() -> None:
@@ -149,3 +168,6 @@ def test_the_table_parser_reads_cells() -> None:
     assert cells("| `a.b` | x \\| y | -5 |") == ["`a.b`", "x | y", "-5"]
     assert is_separator("|---|:---:|---:|")
     assert number(" `\u22125` ") == -5.0
+    assert interval("[0, 100]") == (0.0, 100.0, False, False)
+    assert interval("`(0, 10000]`") == (0.0, 10000.0, True, False)
+    assert interval("[\u2212100, 100)") == (-100.0, 100.0, False, True)

@@ -8,6 +8,7 @@ lowering a lower-is-better one) must never lower a city's overall score.
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from datetime import date
 from typing import Any
@@ -50,11 +51,30 @@ LATEST = "2026-01-01T00:00:00Z"  # later than every instant above
 
 PROPERTY_SETTINGS = settings(max_examples=150, deadline=None)
 
-values = st.one_of(
-    st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
-    st.integers(-100, 100_000),
-    st.sampled_from([0, 0.5, 10, 80, 350, 2000]),
-)
+
+def values(code: str) -> st.SearchStrategy[float]:
+    """Draw a value the codec accepts for code: inside its plausible range."""
+    ind = ARITHMETIC.indicator(code)
+    assert ind.plausible_min is not None and ind.plausible_max is not None
+    return st.one_of(
+        st.floats(max(ind.plausible_min, -1e6), min(ind.plausible_max, 1e6),
+                  exclude_min=ind.plausible_min_exclusive,
+                  exclude_max=ind.plausible_max_exclusive),
+        st.integers(max(-100, math.ceil(ind.plausible_min)),
+                    min(100_000, math.floor(ind.plausible_max))).filter(ind.is_plausible),
+        st.sampled_from([v for v in (0, 0.5, 10, 80, 350, 2000) if ind.is_plausible(v)]),
+    )
+
+
+def within_range(code: str, value: float) -> float:
+    """Return value moved to the nearest value inside code's plausible range."""
+    ind = ARITHMETIC.indicator(code)
+    assert ind.plausible_min is not None and ind.plausible_max is not None
+    low = math.nextafter(ind.plausible_min, math.inf) if ind.plausible_min_exclusive \
+        else ind.plausible_min
+    high = math.nextafter(ind.plausible_max, -math.inf) if ind.plausible_max_exclusive \
+        else ind.plausible_max
+    return min(max(value, low), high)
 
 
 @st.composite
@@ -84,8 +104,8 @@ city_data = st.fixed_dictionaries({
     "lat": st.floats(-90, 90),
     "lon": st.floats(-180, 180),
 })
-indicator_data = st.fixed_dictionaries({"indicator": st.sampled_from(OBSERVED_CODES),
-                                        "value": values})
+indicator_data = st.sampled_from(OBSERVED_CODES).flatmap(
+    lambda code: st.fixed_dictionaries({"indicator": st.just(code), "value": values(code)}))
 removed_data = st.fixed_dictionaries({"project_id": st.sampled_from(PROJECT_IDS)})
 
 payloads = st.one_of(
@@ -212,12 +232,12 @@ def monotonicity_cases(
                   "started_at": "2024-01-01"}},
     ]
     raws += [{"type": "indicator.observed", "occurred_at": "2020-01-01T00:00:00Z",
-              "data": {"indicator": code, "value": draw(values)}} for code in present]
+              "data": {"indicator": code, "value": draw(values(code))}} for code in present]
     noise = draw(histories(cities=("alpha",), max_size=15))
     raws += [{k: v for k, v in CODEC.dump(e).items() if k not in ("event_id", "city_id")}
              for e in noise]
     latest = {"type": "indicator.observed", "occurred_at": LATEST,
-              "data": {"indicator": target, "value": draw(values)}}
+              "data": {"indicator": target, "value": draw(values(target))}}
     for n, raw in enumerate(raws):
         raw.update(event_id=str(uuid.UUID(int=n + 1)), city_id="alpha")
     latest.update(event_id=str(uuid.UUID(int=len(raws) + 1)), city_id="alpha")
@@ -254,7 +274,8 @@ def test_raising_a_higher_is_better_indicator_never_lowers_the_score(
     raws, latest = case
     value = float(latest["data"]["value"])
     before = score_with(raws, latest, value, methodology)
-    after = score_with(raws, latest, value + delta, methodology)
+    after = score_with(raws, latest, within_range(latest["data"]["indicator"], value + delta),
+                       methodology)
     assert_not_lower(before, after)
 
 
@@ -267,7 +288,8 @@ def test_lowering_a_lower_is_better_indicator_never_lowers_the_score(
     raws, latest = case
     value = float(latest["data"]["value"])
     before = score_with(raws, latest, value, methodology)
-    after = score_with(raws, latest, value - delta, methodology)
+    after = score_with(raws, latest, within_range(latest["data"]["indicator"], value - delta),
+                       methodology)
     assert_not_lower(before, after)
 
 

@@ -1,0 +1,76 @@
+"""HTTP caching of the reads: ETags from the ranking (or methodology) version, CDN-fit
+Cache-Control, and 304 answers to If-None-Match.
+
+A ranking-derived response changes only when the ranking version moves (every commit that
+changes a score bumps it) or the index date does, so a tag made of those, the methodology
+version and the code's build id is a strong validator: equal tags mean equal bytes. A CDN
+in front may serve a copy for `max-age` seconds and revalidate in the background for
+`stale-while-revalidate` more; the live page learns of changes from the stream anyway.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flask import Response, current_app, make_response, request
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+LIVE = "public, max-age=2, stale-while-revalidate=30"  # ranking, city: seconds-fresh is fine
+STABLE = "public, max-age=300, stale-while-revalidate=86400"  # methodology: moves with deploys
+
+_WEB = Path(__file__).resolve().parent
+
+
+def build_id() -> str:
+    """Return a short digest of the web service's code, templates and static files.
+
+    Every replica of one build computes the same id, so tags agree across replicas; a new
+    build changes it, so no cache keeps an old page's markup past a deploy.
+    """
+    h = hashlib.sha256()
+    files = sorted(p for p in _WEB.rglob("*") if p.is_file() and p.suffix in
+                   (".py", ".html", ".js", ".css", ".svg"))
+    files.append(_WEB.parents[1] / "shared" / "readmodel.py")
+    for path in files:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:10]
+
+
+def etag_for(kind: str, source: str) -> str:
+    """Return the entity tag (unquoted) of a `kind` of response derived from `source`."""
+    c = current_app.extensions["aicity"]
+    if source == "methodology":
+        basis = f"{c.build}|{c.methodology.version}"
+        return f"{kind}-m-{hashlib.sha256(basis.encode()).hexdigest()[:12]}"
+    meta = c.stamp()
+    basis = f"{c.build}|{c.methodology.version}|{meta.index_date}"
+    return f"{kind}-{meta.ranking_version}-{hashlib.sha256(basis.encode()).hexdigest()[:12]}"
+
+
+def cacheable(kind: str, source: str = "ranking") -> Callable[[F], F]:
+    """Give a view's 200 answers an ETag and Cache-Control; answer If-None-Match with 304."""
+    policy = STABLE if source == "methodology" else LIVE
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            tag = etag_for(kind, source)
+            if request.if_none_match and request.if_none_match.contains_weak(tag):
+                resp = Response(status=304)
+            else:
+                resp = make_response(view(*args, **kwargs))
+                if resp.status_code != 200:
+                    return resp
+            resp.set_etag(tag)
+            resp.headers["Cache-Control"] = policy
+            return resp
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate

@@ -1,0 +1,36 @@
+"""Build the adapters every entrypoint needs (ingest, scoring worker, CLI) from settings."""
+
+from __future__ import annotations
+
+from shared.events import EventCodec
+from shared.handlers.accept import Limits, Ports, Publisher
+from shared.settings import Settings
+from shared.store.cities import CityStore
+from shared.store.connection import Client
+from shared.store.events_log import EventLog
+from shared.store.quota import FeedQuota
+
+
+def event_log(client: Client, settings: Settings) -> EventLog:
+    """Return the event log adapter with the settings' retention and limits."""
+    return EventLog(client, settings.pending_ttl_seconds, settings.event_retention_seconds,
+                    settings.max_projects_per_city)
+
+
+def city_store(client: Client, settings: Settings) -> CityStore:
+    """Return the city state adapter the scoring workers commit through."""
+    return CityStore(client, settings.pending_ttl_seconds, settings.history_length,
+                     settings.changes_maxlen)
+
+
+def limits(settings: Settings) -> Limits:
+    """Return the bounds the accept handler enforces."""
+    return Limits(settings.occurred_at_max_skew_seconds, settings.backlog_limit,
+                  settings.feed_backlog_share, settings.retry_after_seconds)
+
+
+def accept_ports(settings: Settings, codec: EventCodec, log: EventLog,
+                 publisher: Publisher) -> Ports:
+    """Return what the accept handler needs, with the per-feed quota on the log's Redis."""
+    quota = FeedQuota(log.client, settings.feed_rate_limit, settings.feed_burst)
+    return Ports(codec, log, publisher, quota, limits(settings))

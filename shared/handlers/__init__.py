@@ -1,0 +1,1 @@
+"""Service handlers: the use cases entrypoints call (accept, recompute, queries)."""

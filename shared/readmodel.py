@@ -1,0 +1,67 @@
+"""The read model of the ranking: one schema for a ranking row, wherever a row is shown.
+
+The scoring worker stores each city's card by dumping it through RANKING_ROW; the web's
+JSON API, CSV and pages show rows dumped by the same schema once a rank is added (ranks come
+from shared.scoring.ranking.rank_scores, never from anywhere else), and the web's OpenAPI
+document describes `RankingRowSchema`. A field added here appears everywhere at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from marshmallow import Schema, fields
+
+
+class RankingRowSchema(Schema):
+    """One city in the ranking: identity, overall and pillar scores, coverage, and rank."""
+
+    rank = fields.Integer(
+        metadata={"description": "competition rank (1, 2, 2, 4); absent on a stored card"})
+    city_id = fields.String(required=True)
+    name = fields.String()
+    country = fields.String(allow_none=True)
+    region = fields.String(allow_none=True)
+    score = fields.Float(allow_none=True, metadata={"description": "overall score, 0-100"})
+    pillars = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True),
+                          metadata={"description": "pillar code -> score 0-100"})
+    coverage = fields.Float(allow_none=True, metadata={"description": "share of indicator "
+                                                                      "weight observed, 0-1"})
+    reason = fields.String(allow_none=True, metadata={"description": "why a city is unranked"})
+    pillar_score = fields.Float(
+        metadata={"description": "the sort pillar's score, present when sorted by pillar="})
+
+
+RANKING_ROW = RankingRowSchema()
+CARD_FIELDS = ("city_id", "name", "country", "region", "score", "coverage", "reason", "pillars")
+CARD = RankingRowSchema(only=CARD_FIELDS)
+
+
+def card(city_id: str, profile: dict[str, Any] | None, score: float | None,
+         coverage: float | None, reason: str | None, pillars: dict[str, float | None]
+         ) -> dict[str, Any]:
+    """Return the stored card of a scored city (a ranking row without its rank)."""
+    profile = profile or {}
+    return dict(CARD.dump({
+        "city_id": city_id, "name": profile.get("name", city_id),
+        "country": profile.get("country"), "region": profile.get("region"),
+        "score": score, "coverage": coverage, "reason": reason, "pillars": pillars,
+    }))
+
+
+def rows(ranked: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Dump ranked rows (card plus rank, and pillar_score when sorted by a pillar)."""
+    return [dict(r) for r in RANKING_ROW.dump(list(ranked), many=True)]
+
+
+def csv_header(pillars: Sequence[str]) -> list[str]:
+    """Return the ranking CSV's columns: the row's fields, one column per pillar."""
+    return ["rank", "city_id", "name", "country", "region", "score", *pillars, "coverage"]
+
+
+def csv_cells(row: dict[str, Any], pillars: Sequence[str]) -> list[Any]:
+    """Return one dumped row as the ranking CSV's cells."""
+    return [row.get("rank"), row["city_id"], row.get("name"), row.get("country"),
+            row.get("region"), row.get("score"),
+            *((row.get("pillars") or {}).get(p) for p in pillars), row.get("coverage")]

@@ -1,0 +1,184 @@
+"""The accept handler against small in-memory fakes of the store, publisher and quota.
+
+The Lua append itself (dedup, scope, identity, projects) is tested on a real Redis in
+tests/integration; here: what the handler decides before and after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from shared.events import Event, codec_for
+from shared.handlers.accept import Limits, Ports, Throttled, Unparsed, accept
+from shared.store.events_log import AppendResult
+from shared.store.feeds import Feed
+from tests.support.events import city, indicator
+
+NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
+ADMIN = Feed("admin", None, 0.0)
+SEOUL = Feed("seoul-feed", frozenset({"seoul"}), 0.0)
+CODE = "infra.gpu_pflops"
+
+
+@dataclass
+class FakeLog:
+    """Stores events in memory: codes by id, every append recorded."""
+
+    codes: dict[str, str] = field(default_factory=dict)  # event id -> forced code
+    seen: set[str] = field(default_factory=set)
+    appended: list[tuple[str, bool, list[tuple[Event, str]]]] = field(default_factory=list)
+    total_backlog: int = 0
+    backlogs: dict[str, int] = field(default_factory=dict)
+    client: Any = None
+
+    def append(self, feed: str, admin: bool, events: list[tuple[Event, str]],
+               restore: bool = False) -> AppendResult:
+        self.appended.append((feed, admin, list(events)))
+        out = ""
+        for event, _ in events:
+            code = self.codes.get(event.event_id) or ("d" if event.event_id in self.seen else "a")
+            self.seen.add(event.event_id)
+            out += code
+        cities = sorted({e.city_id for e, _ in events if e.city_id})
+        return AppendResult(out, False, cities)
+
+    def backlog(self) -> int:
+        return self.total_backlog
+
+    def feed_backlog(self, feed: str) -> int:
+        return self.backlogs.get(feed, 0)
+
+
+@dataclass
+class FakePublisher:
+    sent: list[list[str]] = field(default_factory=list)
+    broken: bool = False
+
+    def recompute(self, cities: list[str]) -> None:
+        if self.broken:
+            raise ConnectionError("broker down")
+        self.sent.append(cities)
+
+    def sweep(self) -> None:
+        pass
+
+
+@dataclass
+class FakeQuota:
+    wait: float = 0.0
+    taken: list[tuple[str, int]] = field(default_factory=list)
+
+    def take(self, feed: str, events: int, now_ms: int) -> float:
+        self.taken.append((feed, events))
+        return self.wait
+
+
+@pytest.fixture
+def ports() -> Ports:
+    """Ports of the accept handler with fakes of the log, publisher and quota."""
+    return Ports(codec_for("2025.1"), FakeLog(), FakePublisher(), FakeQuota(),  # type: ignore[arg-type]
+                 Limits(max_skew_seconds=300, backlog_limit=1000, feed_backlog_share=0.5))
+
+
+def test_valid_events_are_stored_canonically_and_recomputes_queued(ports: Ports) -> None:
+    e = indicator("seoul", CODE, 5, at="2025-06-29t00:00:00z")
+    result = accept([e], SEOUL, ports, NOW)
+    assert result.http_status == 202 and result.counts == {"accepted": 1, "duplicate": 0,
+                                                           "rejected": 0}
+    [(feed, admin, [(event, body)])] = ports.log.appended  # type: ignore[attr-defined]
+    assert (feed, admin) == ("seoul-feed", False)
+    assert '"occurred_at":"2025-06-29T00:00:00+00:00"' in body
+    assert ports.publisher.sent == [["seoul"]]  # type: ignore[attr-defined]
+
+
+def test_time_bounds_use_the_given_clock(ports: Ports) -> None:
+    late = indicator("seoul", CODE, 5, at=(NOW + timedelta(seconds=301)).isoformat())
+    edge = indicator("seoul", CODE, 6, at=(NOW + timedelta(seconds=300)).isoformat())
+    result = accept([late, edge], SEOUL, ports, NOW)
+    assert [r["status"] for r in result.results] == ["rejected", "accepted"]
+    assert list(result.results[0]["errors"]) == ["occurred_at"]
+
+
+def test_scope_is_checked_per_item_and_all_scope_refusals_give_403(ports: Ports) -> None:
+    result = accept([indicator("busan", CODE, 5)], SEOUL, ports, NOW)
+    assert result.http_status == 403
+    assert "may not write city 'busan'" in result.results[0]["errors"]["city_id"][0]
+    mixed = accept([indicator("busan", CODE, 5), {"type": "nope"}], SEOUL, ports, NOW)
+    assert mixed.http_status == 422
+
+
+@pytest.mark.parametrize(("code", "path", "words"), [
+    ("r", ("event_id",), "another feed"),
+    ("n", ("city_id",), "only an admin feed may create a city"),
+    ("u", ("data", "project_id"), "never had project"),
+    ("i", ("data",), "name, country or region"),
+    ("l", ("data", "project_id"), "limit of projects"),
+])
+def test_append_refusals_become_per_item_errors(ports: Ports, code: str, path: tuple[str, ...],
+                                                words: str) -> None:
+    bad = indicator("seoul", CODE, 5)
+    ports.log.codes[bad["event_id"]] = code  # type: ignore[attr-defined]
+    result = accept([bad, indicator("seoul", CODE, 7)], SEOUL, ports, NOW)
+    assert result.http_status == 202
+    errors: Any = result.results[0]["errors"]
+    for key in path:
+        errors = errors[key]
+    assert words in errors[0]
+    assert result.results[0]["event_id"] == bad["event_id"]
+    assert result.results[1]["status"] == "accepted"
+
+
+def test_unparsed_items_are_rejected_in_place_and_the_rest_stored(ports: Ports) -> None:
+    items = [indicator("seoul", CODE, 1), Unparsed({"_json": ["line 2: not valid JSON"]}),
+             indicator("seoul", CODE, 2)]
+    result = accept(items, SEOUL, ports, NOW)
+    assert result.http_status == 202
+    assert [r["status"] for r in result.results] == ["accepted", "rejected", "accepted"]
+    assert result.results[1] == {"index": 1, "event_id": None, "status": "rejected",
+                                 "errors": {"_json": ["line 2: not valid JSON"]}}
+
+
+def test_a_feed_over_its_rate_is_throttled_and_nothing_is_stored(ports: Ports) -> None:
+    ports.quota.wait = 2.2  # type: ignore[union-attr]
+    with pytest.raises(Throttled) as caught:
+        accept([indicator("seoul", CODE, 1)], SEOUL, ports, NOW)
+    assert caught.value.retry_after == 3 and caught.value.scope == "feed"
+    assert ports.log.appended == []  # type: ignore[attr-defined]
+
+
+def test_a_feed_over_its_backlog_share_is_throttled_others_are_not(ports: Ports) -> None:
+    ports.log.backlogs["seoul-feed"] = 501  # type: ignore[attr-defined]
+    with pytest.raises(Throttled, match="share of the backlog"):
+        accept([indicator("seoul", CODE, 1)], SEOUL, ports, NOW)
+    other = Feed("busan-feed", frozenset({"busan"}), 0.0)
+    assert accept([indicator("busan", CODE, 1)], other, ports, NOW).http_status == 202
+
+
+def test_the_global_backlog_bound_throttles_everyone(ports: Ports) -> None:
+    ports.log.total_backlog = 1001  # type: ignore[attr-defined]
+    with pytest.raises(Throttled) as caught:
+        accept([city("seoul")], ADMIN, ports, NOW)
+    assert caught.value.scope == "global"
+
+
+def test_admin_feeds_are_not_rate_limited(ports: Ports) -> None:
+    ports.quota.wait = 5.0  # type: ignore[union-attr]
+    ports.log.backlogs["admin"] = 10_000  # type: ignore[attr-defined]
+    assert accept([indicator("seoul", CODE, 1)], ADMIN, ports, NOW).http_status == 202
+    assert ports.quota.taken == []  # type: ignore[union-attr]
+
+
+def test_a_broker_failure_after_the_append_still_answers_202(ports: Ports) -> None:
+    ports.publisher.broken = True  # type: ignore[attr-defined]
+    result = accept([indicator("seoul", CODE, 1)], SEOUL, ports, NOW)
+    assert result.http_status == 202 and result.publish_failed
+
+
+def test_nothing_valid_is_throttled_or_stored(ports: Ports) -> None:
+    ports.quota.wait = 5.0  # type: ignore[union-attr]
+    result = accept([{"event_id": "x"}], SEOUL, ports, NOW)
+    assert result.http_status == 422 and ports.log.appended == []  # type: ignore[attr-defined]
