@@ -13,11 +13,11 @@ from celery import Celery, Task
 from celery.signals import worker_ready
 from prometheus_client import start_http_server
 
-from services.scoring import handlers
 from services.scoring import metrics as m
 from shared.bootstrap import accept_ports, city_store, event_log
 from shared.events import EventCodec
 from shared.events import daily_tick as tick_event
+from shared.handlers import recompute as handlers
 from shared.handlers.accept import SYSTEM_FEED, Ports, accept
 from shared.logs import configure_logging
 from shared.messaging import DAILY_TICK, RECOMPUTE_CITIES, SWEEP, Publisher, make_celery

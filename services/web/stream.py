@@ -10,8 +10,7 @@ without closing.
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -56,7 +55,8 @@ def stream() -> Response | tuple[Response, int]:
     return resp
 
 
-def _events(viewer: Viewer, resume: str | None, once: bool, release: Any) -> Iterator[bytes]:
+def _events(viewer: Viewer, resume: str | None, once: bool,
+            release: Callable[[], None]) -> Iterator[bytes]:
     try:
         yield b"retry: 2000\n\n"
         try:

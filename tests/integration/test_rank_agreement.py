@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from shared.store import keys as K
 from shared.store.cities import CityStore, Commit
 from shared.store.ranking import RankingReader
 from tests.support.procs import RedisProc
@@ -17,8 +16,8 @@ pytestmark = pytest.mark.integration
 
 def test_commit_ranks_equal_the_read_sides_ranks_ties_included(redis_proc: RedisProc) -> None:
     client = redis_proc.client()
-    client.hset(K.INDEX, "methodology", "2025.1")
     store, reader = CityStore(client), RankingReader(client)
+    store.ensure_methodology("2025.1")
     scores = [("a", 50.0), ("b", 70.0), ("c", 70.0), ("d", 10.0), ("e", 70.0), ("f", 50.0),
               ("a", 80.0), ("b", 10.0)]
     revs: dict[str, int] = {}
@@ -33,7 +32,7 @@ def test_commit_ranks_equal_the_read_sides_ranks_ties_included(redis_proc: Redis
         revs[city] = revs.get(city, 0) + 1
         _, ranks = reader.ranks()
         assert outcome.new_rank == ranks[city], (city, score, ranks)
-        assert json.loads(client.lindex(K.city_history(city), -1))["rank"] == ranks[city]
+        assert reader.history(city, limit=1)[0]["rank"] == ranks[city]
         _, pillar = reader.ranks("research")
         assert pillar == ranks
     assert reader.ranks()[1] == {"a": 1, "c": 2, "e": 2, "f": 4, "b": 5, "d": 5}

@@ -9,6 +9,7 @@ from shared.events import decode_event
 from shared.index import index_date_of
 from shared.jsonfast import canonical, compact, loads
 from shared.methodology import Methodology
+from shared.readmodel import card
 from shared.scoring import CityResult, score_city
 from shared.state import SUPERSEDED, CityState, apply_event
 from shared.store.cities import CityStore, CityWork, Commit
@@ -36,8 +37,6 @@ class RecomputeReport:
 
 def card_of(result: CityResult) -> dict[str, object]:
     """Return the compact ranking-table row of a result (the read model's card)."""
-    from shared.readmodel import card
-
     return card(result.city_id, result.profile, result.score, result.coverage, result.reason,
                 {k: p.score for k, p in result.pillars.items()})
 
