@@ -10,7 +10,9 @@ scoring workers and beat, HTTP load from separate client processes. Measured:
   4. ranking requests/s (200s and If-None-Match 304s, raw keep-alive clients);
   5. viewers: 2,000 live SSE viewers while the ranking API is probed and changes posted;
   6. slow clients: 400 clients sending heads or bodies slowly to both services;
-  7. per-event cost at 100, 1,000 and 10,000 cities.
+  7. per-event cost at 100, 1,000 and 10,000 cities;
+  8. rejected events: the cost per event of a load where every item is refused;
+  9. Redis memory after scoring 1M accepted events, and once the retention has passed.
 Usage: python bench/bench.py [--quick] [--json out.json]
 """
 
@@ -36,6 +38,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import robustness as rb  # noqa: E402
 from bench import viewers as vw  # noqa: E402
 from shared.methodology import load_methodology  # noqa: E402
 from tests.support.procs import ServiceProc, Stack, wait_for  # noqa: E402
@@ -283,6 +286,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for k, v in sorted(stats.items(), key=lambda kv: -kv[1]["usec"])[:8]}
         console.print(results["max"])
 
+        if "rejected" in phases:
+            console.print("[bold]4b. rejected events/s (the same load, every item refused)")
+            results["rejected"] = rb.rejected_phase(
+                stack, token, update_events(int(100_000 * scale), 100, rng), bodies)
+            console.print(results["rejected"])
+
+        # The load above makes Redis rewrite its AOF in a forked child that takes a core for
+        # a while: measure the web, not that.
+        stack.wait_idle(120)
+        wait_for(lambda: not int(stack.redis.client().info("persistence")["aof_rewrite_in_progress"]),
+                 300, 0.5, what="AOF rewrite finished")
         console.print("[bold]5. ranking requests/s (4 keep-alive clients, limit=100)")
         seconds = 5 * max(scale, 0.4) if "rps" in phases else 1
         results["ranking_rps"] = vw.ranking_rps(stack, seconds)
@@ -301,6 +315,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             console.print(results["slow"])
     finally:
         stack.stop()
+
+    if "memory" in phases:
+        console.print("[bold]9. Redis memory after scoring 1M accepted events, and after retention")
+        n = int(1_000_000 * scale)
+        results["memory"] = rb.memory_phase(
+            tmp / "memory", n, args.retention, setup_events(100, rng),
+            update_events(n, 100, rng), bodies, http_workers=args.http_workers)
+        console.print(results["memory"])
 
     console.print("[bold]8. per-event cost by number of cities")
     results["by_cities"] = {}
@@ -374,6 +396,16 @@ def report(r: dict[str, Any]) -> None:
         t.add_row("change delivered p50 / p99; share within 1 s",
                   f"{v['delivery_p50_s'] * 1000:.0f} / {v['delivery_p99_s'] * 1000:.0f} ms; "
                   f"{v['delivered_within_1s']:.1%}", "")
+    if "rejected" in r:
+        t.add_row("rejected events/s (every item refused), µs per event",
+                  f"{r['rejected']['rejected_per_s']:,.0f}; {r['rejected']['us_per_event']:.0f} µs "
+                  f"(accepted: {1e6 / m['accepted_per_s']:.0f} µs)", "")
+    if "memory" in r:
+        mm = r["memory"]
+        t.add_row(f"Redis memory per accepted event ({mm['events']:,} scored), retained / "
+                  f"after {mm['retention_s']} s retention",
+                  f"{mm['bytes_per_event_retained']:.0f} B / "
+                  f"{mm['bytes_per_event_after_retention']:.1f} B", "")
     if "slow" in r:
         worst = max(p["max_ms"] for p in r["slow"]["probes"].values())
         t.add_row(f"{r['slow']['slow_clients']} slow clients: slowest probe answer",
@@ -401,8 +433,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a quarter of the load")
     parser.add_argument("--workers", type=int, default=1, help="scoring worker processes")
     parser.add_argument("--http-workers", type=int, default=2, help="gunicorn workers per service")
-    parser.add_argument("--phases", default="noop,paced,max,rps,viewers,slow,cities",
-                        help="comma-separated subset of: noop,paced,max,rps,viewers,slow,cities")
+    parser.add_argument("--phases",
+                        default="noop,paced,max,rejected,rps,viewers,slow,cities,memory",
+                        help="comma-separated subset of: noop,paced,max,rejected,rps,viewers,"
+                             "slow,cities,memory")
+    parser.add_argument("--retention", type=int, default=60,
+                        help="event retention (s) of the memory phase's stack")
     parser.add_argument("--json", type=Path, default=None, help="write raw results here")
     args = parser.parse_args()
     results = run(args)

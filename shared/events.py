@@ -284,16 +284,19 @@ def _indicator_schema(methodology: Methodology) -> type[Schema]:
 
         # Runs even when another field failed (an unknown key, say), so that an
         # implausible value is still named; it needs a valid code and a finite value.
-        @validates_schema(skip_on_field_errors=False)
-        def _value_is_plausible(self, data: dict[str, Any], **kwargs: Any) -> None:
-            code, value = data.get("indicator"), data.get("value")
-            if code not in codes or value is None:
-                return
-            ind = methodology.indicator(code)
-            if not ind.is_plausible(value):
-                raise ValidationError(
-                    f"must be {ind.plausible_rule()} ({ind.unit}) for {code}", "value"
-                )
+        # Once per batch when loading many (a per-item hook costs a call through inspect
+        # per event); any error there sends EventCodec.load_many item by item to load().
+        @validates_schema(pass_collection=True, skip_on_field_errors=False)
+        def _value_is_plausible(self, data: Any, many: bool, **kwargs: Any) -> None:
+            for item in data if many else (data,):
+                code, value = item.get("indicator"), item.get("value")
+                if code not in codes or value is None:
+                    continue
+                ind = methodology.indicator(code)
+                if not ind.is_plausible(value):
+                    raise ValidationError(
+                        f"must be {ind.plausible_rule()} ({ind.unit}) for {code}", "value"
+                    )
 
     return IndicatorObservedSchema
 

@@ -114,8 +114,9 @@ def _type(raw: Any) -> str:
     return kind if isinstance(kind, str) and len(kind) < 40 else "invalid"
 
 
-def _bound_error(event: Event, now: datetime, skew: int) -> dict[str, Any] | None:
-    if event.occurred_at > now + timedelta(seconds=skew):
+def _bound_error(event: Event, latest: datetime, now: datetime, skew: int
+                 ) -> dict[str, Any] | None:
+    if event.occurred_at > latest:
         return {"occurred_at": [
             f"must not be later than now plus {skew} s (server time "
             f"{now.astimezone(UTC).isoformat(timespec='seconds')})"]}
@@ -167,12 +168,14 @@ def accept(items: list[Any], feed: Feed, ports: Ports, now: datetime,
     parsed = [i for i, raw in enumerate(items) if not isinstance(raw, Unparsed)]
     loaded = ports.codec.load_many([items[i] for i in parsed]) if parsed else []
     to_store: list[tuple[int, Event]] = []
+    skew = ports.limits.max_skew_seconds
+    latest = now + timedelta(seconds=skew)
     for index, item in zip(parsed, loaded):
         raw = items[index]
         if isinstance(item, ValidationError):
             reject(index, raw, item.normalized_messages(),  # type: ignore[no-untyped-call]
                    "rejected_validation", _type(raw))
-        elif (error := _bound_error(item, now, ports.limits.max_skew_seconds)) is not None:
+        elif (error := _bound_error(item, latest, now, skew)) is not None:
             reject(index, raw, error, "rejected_validation", item.type)
         elif (error := _scope_error(item, feed)) is not None:
             reject(index, raw, error, "rejected_scope", item.type)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -50,12 +51,21 @@ class _Folded:
     dead: list[tuple[str, str]] = field(default_factory=list)
 
 
+_EVENT_ID = re.compile(r'"event_id"\s*:\s*"([0-9a-fA-F-]{36})"')
+
+
+def _event_id_in(body: str) -> str:
+    """Return the event id a stored body names, even when it cannot be decoded ('' if none)."""
+    found = _EVENT_ID.search(body)
+    return found.group(1).lower() if found else ""
+
+
 def _fold(work: CityWork) -> _Folded:
     """Apply the inbox to the state, dead-lettering any event that cannot be applied."""
     folded = _Folded(CityState.from_dict(loads(work.state_json)) if work.state_json
                      else CityState(work.city_id))
     for head, body in work.items:
-        log_id, feed, event_id = (head.split(" ", 2) + ["", ""])[:3]
+        log_id, _, feed = head.partition(" ")
         folded.feeds[feed] = folded.feeds.get(feed, 0) + 1
         try:  # a log id starts with its append time (ms)
             folded.acks.append(int(log_id.split("-", 1)[0]))
@@ -64,7 +74,7 @@ def _fold(work: CityWork) -> _Folded:
         try:
             outcome = apply_event(folded.state, decode_event(body))
         except Exception as exc:  # noqa: BLE001 - whatever it is, it must not stop the city
-            folded.dead.append((event_id, f"{type(exc).__name__}: {exc}"[:500]))
+            folded.dead.append((_event_id_in(body), f"{type(exc).__name__}: {exc}"[:500]))
             continue
         if outcome.status == SUPERSEDED:
             folded.superseded += 1

@@ -19,7 +19,7 @@ class CityWork:
     rev: str
     state_json: str | None
     result_json: str | None
-    items: list[tuple[str, str]]  # ('<log id> <feed> <event id>', canonical json), oldest first
+    items: list[tuple[str, str]]  # ('<log id> <feed>', canonical json), oldest first
     index_date: str  # '' while no index.ticked was applied (the methodology's base date)
     methodology: str
 
@@ -134,8 +134,8 @@ class CityStore:
                  ) -> None:
         """Put a raw body in a city's inbox as if accepted at ack_ms (repairs and tests only)."""
         pipe = self.client.pipeline(transaction=True)
-        pipe.hset(K.event(event_id), mapping={"c": city, "x": f"{ack_ms}-0", "f": feed})
-        pipe.rpush(K.inbox(city), f"{ack_ms}-0 {feed} {event_id}", body)
+        pipe.set(K.event(event_id), f"{city}|{ack_ms}-0|0||{feed}")
+        pipe.rpush(K.inbox(city), f"{ack_ms}-0 {feed}", body)
         pipe.incr(K.BACKLOG)
         pipe.incr(K.feed_backlog(feed))
         pipe.sadd(K.CITIES, city)

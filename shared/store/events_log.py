@@ -33,7 +33,7 @@ def canonical_json(raw: dict[str, Any]) -> str:
 
 def content_hash(body: str) -> str:
     """Return the fingerprint of an event's canonical text (same id, same content: a duplicate)."""
-    return hashlib.blake2b(body.encode("utf-8"), digest_size=12).hexdigest()
+    return hashlib.blake2b(body.encode("utf-8"), digest_size=8).hexdigest()
 
 
 IDENTITY_SEP = "\x1f"
@@ -94,13 +94,13 @@ class EventLog:
                            self.retention_seconds, self.max_projects]
         for event, body in events:
             op, oparg = _op(event)
-            version = "|".join(event.version)
             if event.type == INDEX_TICKED:
-                args += [K.event(event.event_id), "", body, content_hash(body), version,
-                         event.data.date.isoformat(), op, oparg]  # type: ignore[union-attr]
-            else:
+                args += [K.event(event.event_id), "", body, content_hash(body),
+                         "|".join(event.version), event.data.date.isoformat(),  # type: ignore[union-attr]
+                         op, oparg]
+            else:  # the version matters to the script only for a city's identity
                 args += [K.event(event.event_id), event.city_id, body, content_hash(body),
-                         version, "", op, oparg]
+                         "|".join(event.version) if op == "C" else "", "", op, oparg]
         codes, rebuild, enqueue = self._append(keys=[], args=args)
         return AppendResult(codes, rebuild == "1", list(enqueue))
 
@@ -144,24 +144,26 @@ class EventLog:
         includes it (null once older than the last 1,000 commits).
         """
         eid = event_id.lower()
-        raw = self.client.hgetall(K.event(eid))
-        if not raw or (feed is not None and raw.get("f", feed) != feed):
+        record = self.client.get(K.event(eid))
+        if not record:
             return None
-        rows = self.client.xrange(K.LOG, min=raw["x"], max=raw["x"])
+        city, log_id, position_text, _, sender, *rest = record.split("|", 6)
+        if feed is not None and sender != feed:
+            return None
+        rows = self.client.xrange(K.LOG, min=log_id, max=log_id)
         event = loads(rows[0][1]["e"]) if rows else {}
         out: dict[str, Any] = {
-            "event_id": eid, "type": event.get("type"), "city_id": raw.get("c"),
-            "log_id": raw["x"], "accepted_at_ms": int(raw["x"].split("-", 1)[0]),
-            "status": raw.get("s", "accepted"), "scored": False, "ranking_version": None,
-            "feed": raw.get("f"),
+            "event_id": eid, "type": event.get("type"), "city_id": city or None,
+            "log_id": log_id, "accepted_at_ms": int(log_id.split("-", 1)[0]),
+            "status": rest[0] if rest else "accepted", "scored": False,
+            "ranking_version": None, "feed": sender,
         }
-        if raw.get("s") == "failed":
-            out["reason"] = raw.get("r")
+        if out["status"] == "failed":
+            out["reason"] = rest[1] if len(rest) > 1 else None
             return out
-        city = raw.get("c")
-        if city is None:  # index.ticked: decided at ingest, scored by the rebuild it caused
+        if not city:  # index.ticked: decided at ingest, scored by the rebuild it caused
             return out
-        position = int(raw["p"])
+        position = int(position_text)
         # No MULTI (Redis refuses MULTI, reads included, at maxmemory). Read in this order:
         # a commit writes all three at once, so once consumed >= position the later reads
         # see that commit or a newer one.
@@ -221,8 +223,8 @@ class EventLog:
                 if state_json:
                     for event in events_of(CityState.from_dict(loads(state_json))):
                         yield from once(canonical(dump_event(event)), event.event_id)
-                for head, body in zip(inbox[0::2], inbox[1::2]):
-                    yield from once(body, head.rsplit(" ", 1)[-1])
+                for body in inbox[1::2]:
+                    yield from once(body, str(loads(body)["event_id"]))
         tick, tick_date = self.client.hmget(K.INDEX, "tick", "date")
         if tick and tick_date:
             at, event_id = tick.split("|", 1)

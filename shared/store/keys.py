@@ -20,7 +20,8 @@ def rank_pillar(pillar: str) -> str:
 
 
 def event(event_id: str) -> str:
-    """Return the hash recording what became of one submitted event."""
+    """Return the record of one submitted event: 'city|log id|position|content hash|feed'
+    (a tick: '|log id|0|hash|feed|applied or superseded'; dead-lettered: '...|failed|reason')."""
     return f"aicity:ev:{event_id}"
 
 

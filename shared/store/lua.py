@@ -7,13 +7,15 @@ keys are not declared), which the README notes: a cluster needs hash-tagged keys
 from shared.store import keys as K
 
 # ARGV: 1 pending_ttl, 2 n, 3 feed name, 4 admin '1', scoped '0' or restore 'R' (an admin
-# replaying an export: removals and project limits are not checked), 5 retention seconds, 6 max
-# projects per city, then per event (8 each): its submission key, city ('' for a tick),
-# canonical json, content hash, version ('utc|event_id'), tick date ('' unless tick), op
-# ('P' project upsert, 'R' project removal, 'C' city upsert, '' other) and op argument
-# (the project id, or the city's identity 'name<US>country<US>region').
-# A city's inbox holds two elements per event: '<log id> <feed> <event id>' (the log id's
-# milliseconds are the ack time) and the json.
+# replaying an export: removals and project limits are not checked), 5 retention seconds
+# (0: records kept), 6 max projects per city, then per event (8 each): its submission key,
+# city ('' for a tick), canonical json, content hash, version ('utc|event_id', only for a
+# tick or a city upsert), tick date ('' unless tick), op ('P' project upsert, 'R' project
+# removal, 'C' city upsert, '' other), op argument (the project id, or the city's identity
+# 'name<US>country<US>region').
+# A city's inbox holds two elements per event: '<log id> <feed>' (the log id's
+# milliseconds are the ack time) and the json. A submission record is one string (see
+# keys.event): one SET with its expiry, smaller than a hash.
 # Returns {status chars, rebuild '1'/'0', {cities to enqueue}}. Status: 'a' accepted,
 # 'd' duplicate (same id, same content, same feed), 'r' id reused with other content or by
 # another feed, 'n' city does not exist (only admin feeds create cities), 'u' removal of a
@@ -23,23 +25,30 @@ APPEND = f"""
 local ttl, n, feed, admin = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4] ~= '0'
 local restore = ARGV[4] == 'R'
 local retention, max_projects = tonumber(ARGV[5]), tonumber(ARGV[6])
+local suffix = ' ' .. feed
 local status, order, touched = {{}}, {{}}, {{}}
 local rebuild, city_events = '0', 0
 local base = {{}}  -- per city: events consumed so far, to number each new event
 local known = {{}}  -- per city: exists (for non-admin feeds)
+local function record(key, value)
+  if retention > 0 then
+    redis.call('SET', key, value, 'EX', retention)
+  else
+    redis.call('SET', key, value)
+  end
+end
 local i = 7
 for k = 1, n do
   local key, city, body, hash = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local ver, tickdate, op, oparg = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
   i = i + 8
   local verdict = nil
-  local prev = redis.call('HMGET', key, 'h', 'f', 'x')
-  if prev[3] then
-    if (prev[1] == false or prev[1] == hash) and (prev[2] == false or prev[2] == feed) then
-      verdict = 'd'
-    else
-      verdict = 'r'
-    end
+  local prev = redis.pcall('GET', key)
+  if type(prev) == 'table' then
+    verdict = 'd'  -- a record of an older format (a hash): that id is taken
+  elseif prev then
+    local _, _, phash, pfeed = string.find(prev, '^[^|]*|[^|]*|[^|]*|([^|]*)|([^|]*)')
+    if phash == hash and pfeed == feed then verdict = 'd' else verdict = 'r' end
   elseif city ~= '' then
     if not admin then
       if known[city] == nil then
@@ -85,12 +94,9 @@ for k = 1, n do
       if not base[city] then
         base[city] = tonumber(redis.call('GET', '{K.consumed("")}' .. city) or '0')
       end
-      local len = redis.call('RPUSH', '{K.inbox("")}' .. city, sid .. ' ' .. feed .. ' ' ..
-        string.sub(key, {len(K.event(""))} + 1), body)
-      -- c: city, x: log id, p: position in the city's sequence (scored once consumed >= p),
-      -- h: content hash, f: feed
-      redis.call('HSET', key, 'c', city, 'x', sid, 'p', base[city] + len / 2, 'h', hash,
-                 'f', feed)
+      local len = redis.call('RPUSH', '{K.inbox("")}' .. city, sid .. suffix, body)
+      -- position in the city's sequence: the event is scored once consumed >= it
+      record(key, city .. '|' .. sid .. '|' .. (base[city] + len / 2) .. '|' .. hash .. '|' .. feed)
       city_events = city_events + 1
       if not touched[city] then
         touched[city] = true
@@ -104,9 +110,8 @@ for k = 1, n do
         tick_status = 'applied'
         rebuild = '1'
       end
-      redis.call('HSET', key, 's', tick_status, 'x', sid, 'h', hash, 'f', feed)
+      record(key, '|' .. sid .. '|0|' .. hash .. '|' .. feed .. '|' .. tick_status)
     end
-    if retention > 0 then redis.call('EXPIRE', key, retention) end
   end
 end
 if city_events > 0 then
@@ -204,8 +209,14 @@ j = j + 2 * nfeeds + 1
 local ndead = tonumber(ARGV[j])
 for d = 1, ndead do
   local key, reason = ARGV[j + 2 * d - 1], ARGV[j + 2 * d]
-  if redis.call('EXISTS', key) == 1 then
-    redis.call('HSET', key, 's', 'failed', 'r', reason)
+  local rec = redis.pcall('GET', key)
+  if type(rec) == 'string' then
+    local left = redis.call('PTTL', key)
+    if left > 0 then
+      redis.call('SET', key, rec .. '|failed|' .. reason, 'PX', left)
+    else
+      redis.call('SET', key, rec .. '|failed|' .. reason)
+    end
   end
   redis.call('INCR', '{K.DEAD_LETTERED}')
   redis.call('LPUSH', '{K.DEAD}', city .. ' ' .. key .. ' ' .. reason)
