@@ -10,9 +10,9 @@ scoring workers and beat, HTTP load from separate client processes. Measured:
   4. ranking requests/s (200s and If-None-Match 304s, raw keep-alive clients);
   5. viewers: 2,000 live SSE viewers while the ranking API is probed and changes posted;
   6. slow clients: 400 clients sending heads or bodies slowly to both services;
-  7. per-event cost at 100, 1,000 and 10,000 cities;
-  8. rejected events: the cost per event of a load where every item is refused;
-  9. Redis memory after scoring 1M accepted events, and once the retention has passed.
+  7. rejected events: the cost per event of a load where every item is refused;
+  8. Redis memory after scoring 1M accepted events, and once the retention has passed;
+  9. per-event cost at 100, 1,000 and 10,000 cities.
 Usage: python bench/bench.py [--quick] [--json out.json]
 """
 
@@ -317,14 +317,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         stack.stop()
 
     if "memory" in phases:
-        console.print("[bold]9. Redis memory after scoring 1M accepted events, and after retention")
+        console.print("[bold]8. Redis memory after scoring 1M accepted events, and after retention")
         n = int(1_000_000 * scale)
         results["memory"] = rb.memory_phase(
             tmp / "memory", n, args.retention, setup_events(100, rng),
             update_events(n, 100, rng), bodies, http_workers=args.http_workers)
         console.print(results["memory"])
 
-    console.print("[bold]8. per-event cost by number of cities")
+    console.print("[bold]9. per-event cost by number of cities")
     results["by_cities"] = {}
     for n_cities in (100, 1000, 10_000) if "cities" in phases else ():
         s = Stack(tmp / f"cities-{n_cities}", http_workers=args.http_workers).start(

@@ -31,7 +31,7 @@ class Settings:
     feed_backlog_share: float = 0.5  # share of backlog_limit one feed's unscored events may hold
     # Event ids (dedup and status) and the event log are kept this long; older events live
     # on as the winning entries of each city's state (export writes those, then the log).
-    event_retention_seconds: int = 7 * 86_400
+    event_retention_seconds: int = 86_400
     pending_ttl_seconds: int = 10  # a lost recompute message is re-sent after this
     sweep_interval_seconds: float = 2.0
     visibility_timeout_seconds: int = 300

@@ -26,11 +26,6 @@ from shared.store import lua
 from shared.store.connection import Client
 
 
-def canonical_json(raw: dict[str, Any]) -> str:
-    """Serialise an event compactly and deterministically."""
-    return canonical(raw)
-
-
 def content_hash(body: str) -> str:
     """Return the fingerprint of an event's canonical text (same id, same content: a duplicate)."""
     return hashlib.blake2b(body.encode("utf-8"), digest_size=8).hexdigest()
