@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -11,14 +10,15 @@ from services.web.caching import cacheable
 from services.web.context import WebContext
 from services.web.csvsafe import csv_text
 from shared import readmodel
+from shared.handlers.queries import (
+    BadQuery,
+    RankingQuery,
+    city_document,
+    rankings_document,
+)
 from shared.jsonfast import compact
-from shared.scoring.ranking import rank_scores
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-class BadQuery(ValueError):
-    """A query parameter that breaks a rule; the message names it."""
 
 
 def ctx() -> WebContext:
@@ -42,39 +42,16 @@ def _int_arg(name: str, default: int | None, lo: int, hi: int) -> int | None:
 
 def rankings_payload() -> dict[str, Any]:
     """Build the rankings document for the current query string."""
-    c = ctx()
-    pillar = request.args.get("pillar") or None
-    codes = [p.code for p in c.methodology.pillars]
-    if pillar is not None and pillar not in codes:
-        raise BadQuery(f"pillar: must be one of {', '.join(codes)}")
-    region = request.args.get("region") or None
-    limit = _int_arg("limit", None, 1, 100_000)
-    offset = _int_arg("offset", 0, 0, 10_000_000) or 0
-    version, rows = c.ranked(pillar)
-    if region is not None:
-        rows = [r for r in rows if (r.get("region") or "").lower() == region.lower()]
-    total = len(rows)
-    # Read-model rows (ctx.ranked), copied: pages add display fields to their items.
-    items = [dict(r) for r in rows[offset: offset + limit if limit else None]]
-    meta = c.stamp()
-    return {
-        "as_of": meta.index_date or c.methodology.base_date.isoformat(),
-        "updated_at": _iso(meta.updated_ms),
-        "ranking_version": version,
-        "methodology_version": c.methodology.version,
-        "sort": pillar or "overall",
-        "region": region,
-        "total": total,
-        "offset": offset,
-        "items": items,
-        "unranked": c.reader.unranked(),
-    }
+    query = RankingQuery(pillar=request.args.get("pillar") or None,
+                         region=request.args.get("region") or None,
+                         limit=_int_arg("limit", None, 1, 100_000),
+                         offset=_int_arg("offset", 0, 0, 10_000_000) or 0)
+    return rankings_document(ctx(), query)
 
 
-def _iso(ms: int | None) -> str | None:
-    if not ms:
-        return None
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
+def city_payload(city_id: str, history: int = 30) -> dict[str, Any] | None:
+    """Build the city document: scores, ranks, indicators, projects, recent history."""
+    return city_document(ctx(), city_id, history)
 
 
 def _error(status: int, message: str) -> tuple[Response, int]:
@@ -108,53 +85,6 @@ def rankings_csv() -> Response:
     resp.headers["Content-Disposition"] = (
         f'attachment; filename="aicity-ranking-v{doc["ranking_version"]}.csv"')
     return resp
-
-
-def city_payload(city_id: str, history: int = 30) -> dict[str, Any] | None:
-    """Build the city document: scores, ranks, indicators, projects, recent history."""
-    c = ctx()
-    result = c.reader.result(city_id)
-    if result is None:
-        return None
-    # Every rank comes from rank_scores (through the per-version caches of ctx).
-    rank = c.ranks(None).get(city_id) if result["score"] is not None else None
-    pillar_ranks = {k: c.ranks(k).get(city_id) for k, v in result["pillars"].items()
-                    if v["score"] is not None}
-    region_rank = None
-    profile = result.get("profile") or {}
-    if result["score"] is not None and profile.get("region"):
-        _, rows = c.ranked(None)
-        region = rank_scores((r["city_id"], r["score"]) for r in rows
-                             if r.get("region") == profile["region"] and r.get("score") is not None)
-        region_rank = next((r.rank for r in region if r.city_id == city_id), None)
-    meta = c.stamp()
-    return {
-        "city_id": city_id,
-        "name": profile.get("name", city_id),
-        "country": profile.get("country"), "region": profile.get("region"),
-        "population": profile.get("population"), "lat": profile.get("lat"),
-        "lon": profile.get("lon"),
-        "score": result["score"], "rank": rank, "region_rank": region_rank,
-        "ranked": result["score"] is not None, "reason": result["reason"],
-        "coverage": result["coverage"],
-        "as_of": result["index_date"], "methodology_version": result["methodology_version"],
-        "ranking_version": meta.ranking_version,
-        "pillars": {k: {"score": v["score"], "rank": pillar_ranks.get(k),
-                        "coverage": v["coverage"], "reason": v["reason"]}
-                    for k, v in result["pillars"].items()},
-        "indicators": {code: {**info, **_indicator_meta(code)}
-                       for code, info in result["indicators"].items()},
-        "projects": result["projects"],
-        "history": c.reader.history(city_id, history),
-    }
-
-
-def _indicator_meta(code: str) -> dict[str, Any]:
-    methodology = ctx().methodology
-    if not methodology.has_indicator(code):
-        return {}
-    ind = methodology.indicator(code)
-    return {"name": ind.name, "unit": ind.unit, "pillar": ind.pillar}
 
 
 @bp.get("/cities/<city_id>")
