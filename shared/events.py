@@ -6,7 +6,6 @@ what was accepted is exactly what the workers and a replay read back.
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
 from dataclasses import dataclass
@@ -21,11 +20,19 @@ from marshmallow import (
     Schema,
     ValidationError,
     fields,
-    types,
     validate,
     validates_schema,
 )
 
+from shared.event_fields import (
+    FiniteNumber,
+    IsoDate,
+    OffsetDateTime,
+    StrictInteger,
+    StrictString,
+    one_of,
+    text,
+)
 from shared.jsonfast import canonical
 from shared.jsonfast import loads as json_loads
 from shared.methodology import Methodology, load_methodology
@@ -33,12 +40,6 @@ from shared.methodology import Methodology, load_methodology
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 PROJECT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
-# RFC 3339 date-time (section 5.6); the offset is optional here only so that a naive
-# timestamp gets its own, clearer message.
-RFC3339_RE = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?P<offset>[Zz]|[+-]\d{2}:\d{2})?\Z"
-)
-ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 COUNTRY_CODES = frozenset(c.alpha_2 for c in pycountry.countries)
 
 CITY_UPSERTED = "city.upserted"
@@ -108,7 +109,6 @@ class Event:
         return (utc_key(self.occurred_at), self.event_id)
 
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TICK_NAMESPACE = uuid.UUID("0c4a3f7e-6b8e-4d0a-9a53-1f0f2d9b7c11")
 
 
@@ -128,108 +128,6 @@ def utc_key(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
-# ------------------------------------------------------------------ fields
-
-
-class FiniteNumber(fields.Field[float]):
-    """A JSON number (not a string or bool) that is finite."""
-
-    default_error_messages: types.ErrorMessages = {  # noqa: RUF012 - marshmallow's hook
-        "invalid": "must be a number",
-        "not_finite": "must be a finite number (NaN and Infinity are not allowed)",
-    }
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.make_error("invalid")
-        try:
-            number = float(value)  # a huge JSON integer overflows here
-        except OverflowError as exc:
-            raise self.make_error("not_finite") from exc
-        if not math.isfinite(number):
-            raise self.make_error("not_finite")
-        return number
-
-
-class StrictInteger(fields.Field[int]):
-    """A JSON integer (not a string, bool or float)."""
-
-    default_error_messages: types.ErrorMessages = {  # noqa: RUF012 - marshmallow's hook
-        "invalid": "must be an integer",
-        "too_large": "must be an integer below 2**53",
-    }
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            else:
-                raise self.make_error("invalid")
-        if abs(value) >= 2**53:  # beyond what JSON consumers read exactly
-            raise self.make_error("too_large")
-        return int(value)
-
-
-class StrictString(fields.String):
-    default_error_messages: types.ErrorMessages = {  # noqa: RUF012 - marshmallow's hook
-        "invalid": "must be a string"
-    }
-
-
-class OffsetDateTime(fields.Field[datetime]):
-    """An RFC 3339 timestamp that carries a UTC offset."""
-
-    default_error_messages: types.ErrorMessages = {  # noqa: RUF012 - marshmallow's hook
-        "invalid": "must be an RFC 3339 timestamp, e.g. 2025-06-30T12:00:00+09:00",
-        "naive": "must carry a UTC offset (Z or +hh:mm); naive timestamps are ambiguous",
-        "too_early": "must not be before 1970-01-01T00:00:00Z",
-    }
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        # datetime.fromisoformat alone also takes ISO 8601 forms that RFC 3339 does not
-        # (basic format, week dates, hour-only times, comma fractions, "+0900").
-        match = RFC3339_RE.match(value) if isinstance(value, str) else None
-        if match is None:
-            raise self.make_error("invalid")
-        if match.group("offset") is None:
-            raise self.make_error("naive")
-        try:
-            parsed = datetime.fromisoformat(value.upper())
-            instant = parsed.astimezone(UTC)  # outside datetime's range: cannot be ordered
-        except (ValueError, OverflowError) as exc:
-            raise self.make_error("invalid") from exc
-        if instant < EPOCH:
-            raise self.make_error("too_early")
-        return parsed
-
-    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> Any:
-        return None if value is None else value.isoformat()
-
-
-class IsoDate(fields.Date):
-    """A calendar date written YYYY-MM-DD (not the other ISO 8601 forms)."""
-
-    default_error_messages: types.ErrorMessages = {  # noqa: RUF012 - marshmallow's hook
-        "invalid": "must be an ISO date (YYYY-MM-DD)"
-    }
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
-        if not isinstance(value, str) or not ISO_DATE_RE.match(value):
-            raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-def _text(max_length: int) -> StrictString:
-    return StrictString(
-        required=True,
-        validate=validate.Length(min=1, max=max_length, error="must be 1 to {max} characters"),
-    )
-
-
-def _one_of(choices: tuple[str, ...]) -> validate.OneOf:
-    return validate.OneOf(choices, error="must be one of: {choices}")
-
-
 # ------------------------------------------------------------------ schemas
 
 
@@ -244,9 +142,9 @@ def _check_country(value: str) -> None:
 
 
 class CityUpsertedSchema(_Strict):
-    name = _text(200)
+    name = text(200)
     country = StrictString(required=True, validate=_check_country)
-    region = _text(64)
+    region = text(64)
     population = StrictInteger(
         required=True, validate=validate.Range(min=1, error="must be a positive integer")
     )
@@ -305,11 +203,11 @@ def _project_schema(methodology: Methodology) -> type[Schema]:
     vocab = methodology.projects
 
     class ProjectUpsertedSchema(ProjectRemovedSchema):
-        name = _text(300)
-        organization = _text(200)
-        sector = StrictString(required=True, validate=_one_of(vocab.sectors))
-        owner = StrictString(required=True, validate=_one_of(vocab.owners))
-        stage = StrictString(required=True, validate=_one_of(vocab.stages))
+        name = text(300)
+        organization = text(200)
+        sector = StrictString(required=True, validate=one_of(vocab.sectors))
+        owner = StrictString(required=True, validate=one_of(vocab.owners))
+        stage = StrictString(required=True, validate=one_of(vocab.stages))
         started_at = IsoDate(required=True)
         deployed_at = IsoDate(load_default=None, allow_none=True)
 
@@ -326,7 +224,7 @@ class EnvelopeSchema(_Strict):
     event_id = StrictString(
         required=True, validate=validate.Regexp(UUID_RE, error="must be a UUID")
     )
-    type = StrictString(required=True, validate=_one_of(EVENT_TYPES))
+    type = StrictString(required=True, validate=one_of(EVENT_TYPES))
     city_id = StrictString(
         load_default=None,
         validate=validate.Regexp(

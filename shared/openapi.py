@@ -14,6 +14,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import EXCLUDE, Schema, fields
 
+from shared.event_fields import FiniteNumber, IsoDate, OffsetDateTime, StrictInteger
 from shared.events import (
     CITY_UPSERTED,
     COUNTRY_CODES,
@@ -24,10 +25,6 @@ from shared.events import (
     PROJECT_UPSERTED,
     EnvelopeSchema,
     EventCodec,
-    FiniteNumber,
-    IsoDate,
-    OffsetDateTime,
-    StrictInteger,
 )
 
 OPENAPI_VERSION = "3.1.0"  # schemas are JSON Schema 2020-12: null is a type, const exists
