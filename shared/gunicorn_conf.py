@@ -48,6 +48,9 @@ limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
 accesslog = None
+# gunicorn >= 25 opens a control socket at one fixed per-user path by default, shared by
+# every instance (ingest, web, test stacks); nothing here uses gunicornc.
+control_socket_disable = True
 
 # Each connection is a file descriptor: allow what worker_connections promises.
 _soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
