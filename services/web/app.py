@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from services.web import api, stream
@@ -42,10 +42,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         return jsonify(openapi)
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> tuple[Response, int] | HTTPException:
+    def _http_error(exc: HTTPException) -> tuple[Response | str, int]:
+        code = exc.code or 500
         if request.path.startswith("/api/") or request.path.startswith("/openapi"):
-            code = exc.code or 500
             return jsonify(error=exc.description or exc.name, status=code), code
-        return exc
+        # Pages: the site's own error page (landmarks, skip link, styles), not werkzeug's.
+        return render_template("error.html", title=exc.name, message=exc.description), code
 
     return app

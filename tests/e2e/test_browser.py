@@ -21,25 +21,19 @@ import requests
 from playwright.sync_api import Browser, Page, Request, sync_playwright
 
 from shared.methodology import load_methodology
+from tests.support.browser import DESKTOP, LOCAL_HOSTS, PHONE, have_chromium, launch
 from tests.support.events import city, event, indicator, post
 from tests.support.procs import Stack, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 XSS_NAME = "<script>alert(1)</script>"
 XSS_PROJECT = "<img src=x onerror=alert(3)>"
 XSS_UNRANKED = "<img src=x onerror=alert(2)>"
 LATER = "2025-07-01T00:00:00+00:00"  # after every reference observation, so it wins
 
-if not Path(CHROMIUM).exists():  # pragma: no cover - the CI image installs it
+if not have_chromium():  # pragma: no cover - the CI image installs it
     pytest.skip("Debian's chromium is not installed", allow_module_level=True)
 
 
@@ -83,7 +77,7 @@ class Session:
 def browser() -> Iterator[Browser]:
     """One headless Debian Chromium for the module."""
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = launch(p)
         yield b
         b.close()
 
@@ -360,6 +354,10 @@ def test_keyboard_and_structure(session: Session) -> None:
     page.keyboard.press("Enter")
     page.wait_for_function("location.hash === '#main'", timeout=5000)  # navigation is async
     assert page.locator("table#ranking caption").count() == 1
+    # The table's scrolling wrapper takes focus and is named by the caption (issue 14).
+    wrapper = page.get_by_role("region", name="AI City Index ranking", exact=False)
+    assert wrapper.get_attribute("tabindex") == "0"
+    assert wrapper.locator("table#ranking").count() == 1
     assert page.locator("label[for='q']").count() == 1
     assert page.locator("label[for='region']").count() == 1
 
