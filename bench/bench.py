@@ -38,6 +38,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import analyst  # noqa: E402
 from bench import robustness as rb  # noqa: E402
 from bench import viewers as vw  # noqa: E402
 from shared.methodology import load_methodology  # noqa: E402
@@ -324,6 +325,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             update_events(n, 100, rng), bodies, http_workers=args.http_workers)
         console.print(results["memory"])
 
+    if "analyst" in phases:
+        console.print("[bold]10. what-if weights latency and rank-band recompute time")
+        results["analyst"] = analyst.analyst_phase()
+        console.print(results["analyst"])
+
     console.print("[bold]9. per-event cost by number of cities")
     results["by_cities"] = {}
     for n_cities in (100, 1000, 10_000) if "cities" in phases else ():
@@ -410,6 +416,8 @@ def report(r: dict[str, Any]) -> None:
         worst = max(p["max_ms"] for p in r["slow"]["probes"].values())
         t.add_row(f"{r['slow']['slow_clients']} slow clients: slowest probe answer",
                   f"{worst:.0f} ms", "")
+    for measure, value in analyst.report_rows(r.get("analyst", {})):
+        t.add_row(measure, value, "")
     console.print(t)
     if not r["by_cities"]:
         return
@@ -434,9 +442,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="scoring worker processes")
     parser.add_argument("--http-workers", type=int, default=2, help="gunicorn workers per service")
     parser.add_argument("--phases",
-                        default="noop,paced,max,rejected,rps,viewers,slow,cities,memory",
+                        default="noop,paced,max,rejected,rps,viewers,slow,cities,memory,analyst",
                         help="comma-separated subset of: noop,paced,max,rejected,rps,viewers,"
-                             "slow,cities,memory")
+                             "slow,cities,memory,analyst")
     parser.add_argument("--retention", type=int, default=60,
                         help="event retention (s) of the memory phase's stack")
     parser.add_argument("--json", type=Path, default=None, help="write raw results here")

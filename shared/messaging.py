@@ -16,6 +16,7 @@ RECOMPUTE_CITIES = "aicity.recompute_cities"
 TASK_CHUNK = 100  # cities per recompute message: one message per burst, not per city
 SWEEP = "aicity.sweep"
 DAILY_TICK = "aicity.daily_tick"
+RANK_BANDS = "aicity.rank_bands"  # debounced: shared/handlers/bands.py
 
 
 def make_celery(settings: Settings, main: str = "aicity") -> Celery:
@@ -58,6 +59,10 @@ class Publisher:
             for start in range(0, len(cities), TASK_CHUNK):
                 self.app.send_task(RECOMPUTE_CITIES, args=[cities[start:start + TASK_CHUNK]],
                                    producer=producer)
+
+    def bands(self) -> None:
+        """Queue one rank-band recompute (debounced by the caller, shared/handlers/bands.py)."""
+        self.app.send_task(RANK_BANDS)
 
     def sweep(self) -> None:
         """Queue a sweep: every dirty city without a queued recompute gets one."""

@@ -14,6 +14,18 @@ from typing import Any
 from marshmallow import Schema, fields
 
 
+class RankBandSchema(Schema):
+    """A city's rank over the sensitivity analysis's plausible weightings."""
+
+    median = fields.Integer(metadata={"description": "median rank over the draws"})
+    p05 = fields.Integer(metadata={"description": "5th percentile rank (the best 5%)"})
+    p95 = fields.Integer(metadata={"description": "95th percentile rank"})
+    draws = fields.Integer(metadata={"description": "Monte Carlo draws (at least 1,000)"})
+    ranking_version = fields.Integer(metadata={
+        "description": "ranking version the band was computed for (it catches up within "
+                       "seconds of a change)"})
+
+
 class RankingRowSchema(Schema):
     """One city in the ranking: identity, overall and pillar scores, coverage, and rank."""
 
@@ -23,36 +35,65 @@ class RankingRowSchema(Schema):
     name = fields.String()
     country = fields.String(allow_none=True)
     region = fields.String(allow_none=True)
+    lat = fields.Float(allow_none=True, metadata={"description": "latitude, degrees (map)"})
+    lon = fields.Float(allow_none=True, metadata={"description": "longitude, degrees (map)"})
     score = fields.Float(allow_none=True, metadata={"description": "overall score, 0-100"})
     pillars = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True),
                           metadata={"description": "pillar code -> score 0-100"})
     coverage = fields.Float(allow_none=True, metadata={"description": "share of indicator "
                                                                       "weight observed, 0-1"})
     reason = fields.String(allow_none=True, metadata={"description": "why a city is unranked"})
+    last_data_at = fields.String(allow_none=True, metadata={
+        "description": "newest occurred_at (UTC) of the observations and project records "
+                       "behind the score"})
+    stale = fields.Boolean(metadata={
+        "description": "true when last_data_at is more than the methodology's "
+                       "stale_after_days before the index date (or there is no data)"})
     pillar_score = fields.Float(
         metadata={"description": "the sort pillar's score, present when sorted by pillar="})
+    rank_band = fields.Nested(RankBandSchema, allow_none=True, metadata={
+        "description": "rank uncertainty from the Monte Carlo sensitivity analysis "
+                       "(docs/methodology.md); null until the first bands are computed"})
+    official_rank = fields.Integer(metadata={
+        "description": "what-if rows (weights=, aggregation=): the rank under the official method"})
+    official_score = fields.Float(metadata={
+        "description": "what-if rows: the overall score under the official method"})
 
 
 RANKING_ROW = RankingRowSchema()
-CARD_FIELDS = ("city_id", "name", "country", "region", "score", "coverage", "reason", "pillars")
+CARD_FIELDS = ("city_id", "name", "country", "region", "score", "coverage", "reason", "pillars",
+               "last_data_at", "stale", "lat", "lon")
 CARD = RankingRowSchema(only=CARD_FIELDS)
 
 
 def card(city_id: str, profile: dict[str, Any] | None, score: float | None,
-         coverage: float | None, reason: str | None, pillars: dict[str, float | None]
-         ) -> dict[str, Any]:
+         coverage: float | None, reason: str | None, pillars: dict[str, float | None],
+         last_data_at: str | None = None, stale: bool = True) -> dict[str, Any]:
     """Return the stored card of a scored city (a ranking row without its rank)."""
     profile = profile or {}
     return dict(CARD.dump({
         "city_id": city_id, "name": profile.get("name", city_id),
         "country": profile.get("country"), "region": profile.get("region"),
+        "lat": profile.get("lat"), "lon": profile.get("lon"),
         "score": score, "coverage": coverage, "reason": reason, "pillars": pillars,
+        "last_data_at": last_data_at, "stale": stale,
     }))
 
 
 def rows(ranked: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Dump ranked rows (card plus rank, and pillar_score when sorted by a pillar)."""
     return [dict(r) for r in RANKING_ROW.dump(list(ranked), many=True)]
+
+
+def band_of(bands: dict[str, Any] | None, city_id: str) -> dict[str, int] | None:
+    """Return a city's rank_band field from the published bands document (None if none)."""
+    if not bands:
+        return None
+    got = bands["bands"].get(city_id)
+    if got is None:
+        return None
+    return {"median": got[0], "p05": got[1], "p95": got[2], "draws": bands["draws"],
+            "ranking_version": bands["ranking_version"]}
 
 
 def csv_header(pillars: Sequence[str]) -> list[str]:

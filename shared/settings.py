@@ -18,7 +18,7 @@ class Settings:
     # Ingest refuses new events (503) once Redis holds this share of maxmemory, so scoring
     # keeps the headroom it needs to drain what was accepted.
     redis_memory_high_ratio: float = 0.9
-    methodology: str = "2025.1"
+    methodology: str = "2025.2"
     ingest_max_body_bytes: int = 16 * 1024 * 1024
     ingest_max_batch: int = 10_000
     backlog_limit: int = 2_000_000  # events waiting for scoring before ingest answers 429

@@ -2,26 +2,31 @@
 """Generate the illustrative reference dataset of the AI City Index (data/reference-2025/).
 
 The values are NOT measurements. They are generated deterministically (random.Random(2025),
-uuid5 event ids, fixed timestamps) and calibrated so that the default methodology reproduces
-the published headline of the 2025 Global AI City Index (Counterpoint Research): the top ten
-in the published order, Singapore 84, Seoul 82, Beijing 78, Dubai 76, San Francisco 71 when
-rounded, Bengaluru 26th. Cities, countries, regions, coordinates and populations are real
-(approximate).
+uuid5 event ids, fixed timestamps) and calibrated so that a methodology (the default, 2025.2,
+unless --methodology names another) reproduces the published headline of the 2025 Global AI
+City Index (Counterpoint Research): the top ten in the published order, Singapore 84, Seoul
+82, Beijing 78, Dubai 76, San Francisco 71 when rounded, Bengaluru 26th. Cities, countries,
+regions, coordinates and populations are real (approximate).
 
 How the calibration works, per city:
   1. pick a target overall score (explicit for the headline cities, a falling schedule for
      the rest) and a pillar profile (strengths and weaknesses);
   2. generate the city's AI projects and score the derived adoption pillar with the
-     engine's own functions (shared.state.apply_event + shared.scoring.score_city);
+     engine's own functions (shared.state.apply_event + shared.scoring.score_city). The
+     projects are drawn on fixed scales of the generator's own (PROJECT_SCALES), not on the
+     methodology's goalposts, so they are the same whichever version is calibrated;
   3. choose pillar targets for the four measured pillars so that the weighted mean hits
      the overall target, spread each pillar over its indicators, invert with
      shared.scoring.normalise.denormalise to raw values, round them to sensible precision
      (absorbing each rounding error in the pillar's remaining indicators), and finally
      trim gov.ai_strategy_score so that the engine's overall score hits the target;
   4. after writing, recompute the whole index with shared.index.compute_index and assert
-     the headline.
+     the headline, with every headline score at least 0.2 points from a rounding edge.
 
-Run:  .venv/bin/python data/reference-2025/generate.py [--out DIR]
+Only the indicator values depend on the methodology calibrated: `--methodology 2025.1`
+rewrites, byte for byte, the files published with 2025.1 (the dataset before 2025.2).
+
+Run:  .venv/bin/python data/reference-2025/generate.py [--out DIR] [--methodology VERSION]
 """
 
 from __future__ import annotations
@@ -41,12 +46,18 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from shared.events import EventCodec, ProjectUpserted
-from shared.index import compute_index, load_events
-from shared.methodology import Indicator, Methodology, load_methodology
-from shared.scoring import normalise, score_city
-from shared.scoring.normalise import denormalise
-from shared.state import CityState, apply_event
+# Imported after the path is set, so that the script runs from a checkout without install.
+from shared.events import EventCodec, ProjectUpserted  # noqa: E402
+from shared.index import compute_index, load_events  # noqa: E402
+from shared.methodology import (  # noqa: E402
+    DEFAULT_VERSION,
+    Indicator,
+    Methodology,
+    load_methodology,
+)
+from shared.scoring import normalise, score_city  # noqa: E402
+from shared.scoring.normalise import denormalise  # noqa: E402
+from shared.state import CityState, apply_event  # noqa: E402
 
 SEED = 2025
 INDEX_DATE = date(2025, 6, 30)
@@ -315,6 +326,25 @@ DROPPABLE = ("infra.latency_ms", "talent.net_migration_pct", "gov.public_ai_spen
 TRIM = "gov.ai_strategy_score"  # the final, fine-grained calibration knob (never dropped)
 
 # ------------------------------------------------------------------ projects
+
+
+def _scale(code: str, transform: str, hi: float) -> Indicator:
+    return Indicator(code=code, pillar="adoption", name=code, unit="", direction="higher",
+                     transform=transform, lo=0.0, hi=hi, weight=1.0)
+
+
+# The scales a city's project counts are drawn on, from its adoption target (0-100): how
+# many deployments, in how many sectors, how many in the last year, what share at scale.
+# They are the generator's, not the methodology's (they equal the 2025.1 goalposts), so
+# the project records are the same whichever version is calibrated and a new version
+# changes only the measured indicators.
+PROJECT_SCALES: dict[str, Indicator] = {
+    "deployed_projects": _scale("deployed_projects", "log", 300.0),
+    "sector_breadth": _scale("sector_breadth", "none", 12.0),
+    "speed": _scale("speed", "log", 120.0),
+    "scaled_share": _scale("scaled_share", "none", 0.6),
+}
+RECENT_DAYS = 365  # "deployed in the last year", as the speed window of 2025.1 and 2025.2
 SECTOR_WEIGHTS: dict[str, float] = {
     "health": 1.6, "transport": 1.3, "telecom": 1.1, "finance": 1.5, "manufacturing": 1.2,
     "retail": 1.2, "public-services": 1.3, "education": 1.0, "energy": 0.8,
@@ -556,7 +586,7 @@ class Generator:
         rng = self.rng
         _, name, _, region, _, _, _, offset = self.city[slug]
         vocab = self.m.projects
-        ind = {i.derived: i for i in self.m.indicators if i.derived}
+        ind = PROJECT_SCALES
 
         def aim(spread_sd: float = 5.0) -> float:
             return min(96.0, max(8.0, adoption_target + rng.gauss(0, spread_sd)))
@@ -596,7 +626,7 @@ class Generator:
                 return company
             return f"{name} {PUBLIC_AGENCY[sector]} and {company}"
 
-        window_start = INDEX_DATE - timedelta(days=self.m.speed_window_days)
+        window_start = INDEX_DATE - timedelta(days=RECENT_DAYS)
         last_day = date(2025, 6, 27)
         records: list[dict[str, Any]] = []
         for p in named:
@@ -828,6 +858,14 @@ HEADLINE_SCORES = {"singapore": 84, "seoul": 82, "beijing": 78, "dubai": 76,
                    "san-francisco": 71}
 
 
+ROUNDING_MARGIN = 0.2  # points between each headline score and its nearest rounding edge
+
+
+def rounding_margin(score: float) -> float:
+    """Return the distance from score to the nearest rounding edge (x.5)."""
+    return abs(score - (math.floor(score) + 0.5))
+
+
 def write(files: dict[str, list[dict[str, Any]]], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, events in files.items():
@@ -854,6 +892,8 @@ def verify(out: Path, methodology: Methodology) -> list[str]:
     assert bengaluru.rank == 26, bengaluru
     assert scores[order[24]] - scores["bengaluru"] >= 0.3
     assert scores["bengaluru"] - scores[order[26]] >= 0.3
+    for slug in HEADLINE_SCORES:  # a nudge of 0.2 points does not change the rounded score
+        assert rounding_margin(scores[slug]) >= ROUNDING_MARGIN, (slug, scores[slug])
     for result in snap.results.values():
         for code, info in result.indicators.items():
             if not info["derived"]:
@@ -872,14 +912,19 @@ def verify(out: Path, methodology: Methodology) -> list[str]:
         "top 10: " + ", ".join(f"{names[c]} {scores[c]:.1f}" for c in order[:10]),
         (f"Bengaluru #{bengaluru.rank} ({scores['bengaluru']:.2f}); "
          f"scores {min(scores.values()):.1f} to {max(scores.values()):.1f}"),
+        (f"methodology {methodology.version}; headline scores at least "
+         f"{min(rounding_margin(scores[c]) for c in HEADLINE_SCORES):.2f} points from a "
+         "rounding edge"),
     ]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE, help="output folder (default: here)")
+    parser.add_argument("--methodology", default=DEFAULT_VERSION,
+                        help=f"version (or TOML path) to calibrate (default: {DEFAULT_VERSION})")
     args = parser.parse_args(argv)
-    methodology = load_methodology()
+    methodology = load_methodology(args.methodology)
     files = Generator(methodology).build()
     write(files, args.out)
     for line in verify(args.out, methodology):

@@ -17,14 +17,24 @@ from services.scoring import metrics as m
 from shared.bootstrap import accept_ports, city_store, event_log
 from shared.events import EventCodec
 from shared.events import daily_tick as tick_event
+from shared.handlers import bands as band_handlers
 from shared.handlers import recompute as handlers
 from shared.handlers.accept import SYSTEM_FEED, Ports, accept
 from shared.logs import configure_logging
-from shared.messaging import DAILY_TICK, RECOMPUTE_CITIES, SWEEP, Publisher, make_celery
+from shared.messaging import (
+    DAILY_TICK,
+    RANK_BANDS,
+    RECOMPUTE_CITIES,
+    SWEEP,
+    Publisher,
+    make_celery,
+)
 from shared.methodology import Methodology, load_methodology
 from shared.settings import Settings
+from shared.store.bands import BandStore
 from shared.store.cities import CityStore
 from shared.store.connection import redis_client
+from shared.store.ranking import RankingReader
 
 log = logging.getLogger("aicity.scoring")
 
@@ -56,6 +66,14 @@ class WorkerContext:
     @cached_property
     def store(self) -> CityStore:
         return city_store(self.client, self.settings)
+
+    @cached_property
+    def bands(self) -> BandStore:
+        return BandStore(self.client)
+
+    @cached_property
+    def reader(self) -> RankingReader:
+        return RankingReader(self.client)
 
     @cached_property
     def publisher(self) -> Publisher:
@@ -159,7 +177,18 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
         ctx.publisher.recompute(cities)
         m.SWEPT.inc(len(cities))
         m.LOG_TRIMMED.inc(ctx.ports.log.trim(now_ms()))
+        band_handlers.sweep_bands(ctx.bands, ctx.publisher.bands)
         return len(cities)
+
+    @app.task(name=RANK_BANDS)
+    def rank_bands() -> int:
+        """Recompute the rank bands of the current ranking (queued debounced, see handler)."""
+        started = time.perf_counter()
+        report = band_handlers.recompute_bands(ctx.reader, ctx.bands, ctx.methodology)
+        log.info("rank bands", extra={"ranking_version": report.ranking_version,
+                                      "cities": report.cities, "written": report.written,
+                                      "seconds": round(time.perf_counter() - started, 3)})
+        return report.ranking_version
 
     @worker_ready.connect(weak=False)
     def on_ready(**_: Any) -> None:

@@ -40,12 +40,24 @@ def _int_arg(name: str, default: int | None, lo: int, hi: int) -> int | None:
     return value
 
 
+def _bool_arg(name: str) -> bool:
+    raw = (request.args.get(name) or "").lower()
+    if raw in ("", "false", "0"):
+        return False
+    if raw in ("true", "1"):
+        return True
+    raise BadQuery(f"{name}: must be true or false")
+
+
 def rankings_payload() -> dict[str, Any]:
     """Build the rankings document for the current query string."""
     query = RankingQuery(pillar=request.args.get("pillar") or None,
                          region=request.args.get("region") or None,
                          limit=_int_arg("limit", None, 1, 100_000),
-                         offset=_int_arg("offset", 0, 0, 10_000_000) or 0)
+                         offset=_int_arg("offset", 0, 0, 10_000_000) or 0,
+                         fresh=_bool_arg("fresh"),
+                         weights=request.args.get("weights"),
+                         aggregation=request.args.get("aggregation"))
     return rankings_document(ctx(), query)
 
 
@@ -66,7 +78,8 @@ def _bad_query(exc: BadQuery) -> tuple[Response, int]:
 @bp.get("/rankings")
 @cacheable("rankings")
 def rankings() -> Response:
-    """Return the live ranking (pillar=, region=, limit=, offset=)."""
+    """Return the live ranking (pillar=, region=, limit=, offset=, fresh=; what-if:
+    weights=, aggregation=)."""
     # Serialised once per ranking version and query: most reads hit between two commits.
     _, body = ctx().cached_body(("json", request.query_string),
                                 lambda: compact(rankings_payload()))

@@ -49,7 +49,7 @@ def etag_for(kind: str, source: str) -> str:
         basis = f"{c.build}|{c.methodology.version}"
         return f"{kind}-m-{hashlib.sha256(basis.encode()).hexdigest()[:12]}"
     meta = c.stamp()
-    basis = f"{c.build}|{c.methodology.version}|{meta.index_date}"
+    basis = f"{c.build}|{c.methodology.version}|{meta.index_date}|{meta.bands_version}"
     return f"{kind}-{meta.ranking_version}-{hashlib.sha256(basis.encode()).hexdigest()[:12]}"
 
 

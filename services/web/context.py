@@ -15,6 +15,7 @@ from shared import readmodel
 from shared.methodology import Methodology, load_methodology
 from shared.ops import redis_readiness
 from shared.settings import Settings
+from shared.store.bands import BandStore
 from shared.store.connection import redis_client
 from shared.store.health import MemoryProbe
 from shared.store.ranking import IndexMeta, RankingReader
@@ -77,18 +78,33 @@ class WebContext:
             self._cache[("ranks", pillar)] = fresh
         return fresh[1]
 
+    def bands(self) -> dict[str, Any] | None:
+        """Return the published rank bands, cached per bands version (never computed here)."""
+        version = self.stamp().bands_version
+        if version < 0:
+            return None
+        with self._lock:
+            hit = self._cache.get("bands")
+        if hit is not None and hit[0] == version:
+            return hit[1]  # type: ignore[no-any-return]
+        fresh = BandStore(self.client).read()
+        with self._lock:
+            self._cache["bands"] = (version, fresh)
+        return fresh
+
     def cached_body(self, key: Any, build: Any) -> tuple[int, Any]:
-        """Return (ranking version, body) for key, built once per ranking version."""
-        version = self.stamp().ranking_version
+        """Return (ranking version, body) for key, built once per ranking and bands version."""
+        meta = self.stamp()
+        version, bands = meta.ranking_version, meta.bands_version
         with self._lock:
             hit = self._cache.get(("body", key))
-        if hit is not None and hit[0] == version:
-            return hit  # type: ignore[no-any-return]
+        if hit is not None and hit[0] == version and hit[2] == bands:
+            return hit[0], hit[1]
         body = build()
         with self._lock:
             if len(self._cache) > 256:
                 self._cache.clear()
-            self._cache[("body", key)] = (version, body)
+            self._cache[("body", key)] = (version, body, bands)
         return version, body
 
     def ready(self) -> tuple[bool, dict[str, str]]:

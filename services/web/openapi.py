@@ -29,6 +29,10 @@ class RankingSchema(Schema):
     methodology_version = fields.String()
     sort = fields.String()
     region = fields.String(allow_none=True)
+    fresh = fields.Boolean(metadata={"description": "true: stale cities are left out"})
+    weights = fields.Dict(keys=fields.String(), values=fields.Float(), metadata={
+        "description": "what-if only: the weights used, renormalised to sum to 1"})
+    aggregation = fields.String(metadata={"description": "what-if only: arithmetic or geometric"})
     total = fields.Integer()
     offset = fields.Integer()
     items = fields.List(fields.Nested(RankingRowSchema))  # the read model's one row schema
@@ -49,6 +53,21 @@ def build_openapi(methodology: Methodology) -> dict[str, Any]:
     query = [{"in": "query", "name": n, "schema": {"type": t}, "required": False}
              for n, t in (("pillar", "string"), ("region", "string"), ("limit", "integer"),
                           ("offset", "integer"))]
+    query.append({"in": "query", "name": "fresh", "required": False,
+                  "schema": {"type": "boolean"},
+                  "description": "true (or 1): leave out stale cities, whose newest data is "
+                                 "more than the methodology's stale_after_days before the "
+                                 "index date; false (or 0, the default): keep them"})
+    query.append({"in": "query", "name": "weights", "required": False,
+                  "schema": {"type": "string"}, "example": "infrastructure:20,research:15,"
+                  "talent:15,adoption:35,governance:15",
+                  "description": "what-if: pillar:number pairs (any non-negative numbers, "
+                                 "renormalised; a pillar not named weighs 0); items are "
+                                 "re-ranked from the stored pillar scores and carry "
+                                 "official_rank and official_score. Nothing is written."})
+    query.append({"in": "query", "name": "aggregation", "required": False,
+                  "schema": {"type": "string", "enum": ["arithmetic", "geometric"]},
+                  "description": "what-if: how pillars combine (default: the methodology's)"})
     spec.path("/api/v1/rankings", operations={"get": {
         "summary": "The live ranking", "parameters": query,
         "responses": {"200": json_body("Ranking", "ranking"), "304": NOT_MODIFIED,

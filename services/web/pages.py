@@ -93,6 +93,7 @@ def ranking_page(args: dict[str, str]) -> dict[str, Any]:
             "sort": sort, "dir": direction, "region": doc["region"] or "", "q": query,
             "total": len(all_rows), "unranked": unranked, "prev_date": prev_date,
             "threshold": c.methodology.coverage_threshold,
+            "stale_after_days": c.methodology.stale_after_days,
             "prev_ranks": prev_ranks if prev_date else None}
 
 

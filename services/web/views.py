@@ -10,6 +10,8 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from services.web import pages
 from services.web.api import BadQuery, city_payload, ctx
 from services.web.caching import cacheable
+from services.web.explore import explore_page
+from services.web.mapview import map_page
 
 # Templates and static files live in the app's own folders (services/web/templates, static).
 bp = Blueprint("views", __name__)
@@ -80,6 +82,24 @@ def _compare(ids: list[str]) -> Any:
     return render_template("compare.html", **page), status
 
 
+@bp.get("/map")
+@cacheable("page-map")
+def world_map() -> str:
+    """Render the world map of the ranking (colour=overall or a pillar code)."""
+    return render_template("map.html", **map_page(request.args.get("colour")))
+
+
+@bp.get("/explore")
+@cacheable("page-explore")
+def explore() -> tuple[str, int] | str:
+    """Render the ranking under the reader's weights (weights=, aggregation=)."""
+    try:
+        page = explore_page(request.args.to_dict())
+    except BadQuery as exc:
+        return render_template("error.html", title="Bad request", message=str(exc)), 400
+    return render_template("explore.html", **page)
+
+
 @bp.get("/methodology")
 @cacheable("page-methodology", source="methodology")
 def methodology() -> str:
@@ -145,6 +165,15 @@ def fmt_iso_time(value: str | None) -> str:
     if not value:
         return "—"
     return datetime.fromisoformat(value).astimezone(UTC).strftime("%-d %b %Y %H:%M:%S UTC")
+
+
+@bp.app_template_filter("ordinal")
+def fmt_ordinal(value: int | None) -> str:
+    """Format a rank as an English ordinal (1st, 2nd, 3rd, 11th, 22nd)."""
+    if value is None:
+        return "—"
+    suffix = "th" if 10 <= value % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(value % 10, "th")
+    return f"{value}{suffix}"
 
 
 @bp.app_template_filter("signed")

@@ -10,8 +10,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from shared import readmodel
 from shared.methodology import Methodology
 from shared.scoring.ranking import rank_scores
+from shared.scoring.whatif import (
+    WeightsError,
+    WhatIf,
+    parse_aggregation,
+    parse_weights,
+    whatif_rank,
+)
 from shared.store.ranking import IndexMeta, RankingReader
 
 
@@ -28,6 +36,7 @@ class RankingView(Protocol):
     def stamp(self) -> IndexMeta: ...
     def ranked(self, pillar: str | None) -> tuple[int, list[dict[str, Any]]]: ...
     def ranks(self, pillar: str | None) -> dict[str, int]: ...
+    def bands(self) -> dict[str, Any] | None: ...
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,9 @@ class RankingQuery:
     region: str | None = None
     limit: int | None = None
     offset: int = 0
+    fresh: bool = False  # True: leave out stale cities (data older than stale_after_days)
+    weights: str | None = None  # what-if: 'pillar:number,...' (renormalised)
+    aggregation: str | None = None  # what-if: arithmetic or geometric
 
 
 def iso_ms(ms: int | None) -> str | None:
@@ -51,11 +63,19 @@ def rankings_document(view: RankingView, query: RankingQuery) -> dict[str, Any]:
     if query.pillar is not None and query.pillar not in codes:
         raise BadQuery(f"pillar: must be one of {', '.join(codes)}")
     version, rows = view.ranked(query.pillar)
+    spec = whatif_spec(view.methodology, query)
+    if spec is not None:
+        rows = whatif_rows(rows, spec)
     if query.region is not None:
         rows = [r for r in rows if (r.get("region") or "").lower() == query.region.lower()]
+    if query.fresh:
+        rows = [r for r in rows if r.get("stale") is False]
     end = query.offset + query.limit if query.limit else None
     # Read-model rows, copied: pages add display fields to their items.
     items = [dict(r) for r in rows[query.offset: end]]
+    bands = view.bands()
+    for item in items:
+        item["rank_band"] = readmodel.band_of(bands, item["city_id"])
     meta = view.stamp()
     return {
         "as_of": meta.index_date or view.methodology.base_date.isoformat(),
@@ -64,11 +84,42 @@ def rankings_document(view: RankingView, query: RankingQuery) -> dict[str, Any]:
         "methodology_version": view.methodology.version,
         "sort": query.pillar or "overall",
         "region": query.region,
+        **({} if spec is None else {"weights": spec.weights, "aggregation": spec.aggregation}),
+        "fresh": query.fresh,
         "total": len(rows),
         "offset": query.offset,
         "items": items,
         "unranked": view.reader.unranked(),
     }
+
+
+def whatif_spec(methodology: Methodology, query: RankingQuery) -> WhatIf | None:
+    """Return the what-if weighting a query asks for, or None for the official ranking."""
+    if query.weights is None and query.aggregation is None:
+        return None
+    codes = [p.code for p in methodology.pillars]
+    if query.pillar is not None:
+        raise BadQuery("weights: what-if weights rank by the overall score; drop pillar=")
+    try:
+        weights = (parse_weights(query.weights, codes) if query.weights is not None
+                   else {p.code: p.weight for p in methodology.pillars})
+        aggregation = parse_aggregation(query.aggregation or methodology.aggregation)
+    except WeightsError as exc:
+        raise BadQuery(str(exc)) from exc
+    total = sum(weights.values())
+    return WhatIf({c: w / total for c, w in weights.items()}, aggregation)
+
+
+def whatif_rows(rows: list[dict[str, Any]], spec: WhatIf) -> list[dict[str, Any]]:
+    """Return the official rows re-ranked under a what-if weighting, with the official
+    rank and score beside the new ones (pure: nothing is written anywhere)."""
+    ranked, by_id = whatif_rank(rows, spec)
+    out = []
+    for item in ranked:
+        row = by_id[item.city_id]
+        out.append({**row, "rank": item.rank, "score": item.score,
+                    "official_rank": row["rank"], "official_score": row["score"]})
+    return out
 
 
 def _indicator_meta(methodology: Methodology, code: str) -> dict[str, Any]:
@@ -101,8 +152,10 @@ def city_document(view: RankingView, city_id: str, history: int = 30) -> dict[st
         "population": profile.get("population"), "lat": profile.get("lat"),
         "lon": profile.get("lon"),
         "score": result["score"], "rank": rank, "region_rank": region_rank,
+        "rank_band": readmodel.band_of(view.bands(), city_id) if rank is not None else None,
         "ranked": result["score"] is not None, "reason": result["reason"],
         "coverage": result["coverage"],
+        "last_data_at": result.get("last_data_at"), "stale": result.get("stale", True),
         "as_of": result["index_date"], "methodology_version": result["methodology_version"],
         "ranking_version": meta.ranking_version,
         "pillars": {k: {"score": v["score"], "rank": pillar_ranks.get(k),

@@ -39,7 +39,8 @@ class RecomputeReport:
 def card_of(result: CityResult) -> dict[str, object]:
     """Return the compact ranking-table row of a result (the read model's card)."""
     return card(result.city_id, result.profile, result.score, result.coverage, result.reason,
-                {k: p.score for k, p in result.pillars.items()})
+                {k: p.score for k, p in result.pillars.items()},
+                last_data_at=result.last_data_at, stale=result.stale)
 
 
 @dataclass

@@ -13,14 +13,20 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-DEFAULT_VERSION = "2025.1"
+DEFAULT_VERSION = "2025.2"
 METHODOLOGY_DIR = Path(__file__).resolve().parent
+DEFAULT_STALE_AFTER_DAYS = 365  # a version without stale_after_days gets this
+# The adoption measures shared.scoring.measures can derive from project records; a version
+# names the ones it uses. public_private_mix and scaled_share are ratios (2025.1);
+# minority_side_deployed and scaled_projects are the counts that replace them in 2025.2.
 DERIVED_MEASURES = (
     "deployed_projects",
     "sector_breadth",
     "speed",
     "public_private_mix",
     "scaled_share",
+    "minority_side_deployed",
+    "scaled_projects",
 )
 
 
@@ -104,6 +110,8 @@ class Methodology:
     pillars: tuple[Pillar, ...]
     indicators: tuple[Indicator, ...]
     projects: ProjectVocabulary
+    # Data older than this many days before the index date is stale (badge, ?fresh=true).
+    stale_after_days: int = DEFAULT_STALE_AFTER_DAYS
     _by_code: dict[str, Indicator] = field(default_factory=dict, compare=False, repr=False)
 
     def indicator(self, code: str) -> Indicator:
@@ -117,6 +125,10 @@ class Methodology:
     def observed_indicator_codes(self) -> tuple[str, ...]:
         """Return the codes that feeds report through indicator.observed events."""
         return tuple(i.code for i in self.indicators if i.derived is None)
+
+    def derived_measures(self) -> frozenset[str]:
+        """Return the adoption measures this version's derived indicators name."""
+        return frozenset(i.derived for i in self.indicators if i.derived is not None)
 
     def pillar_indicators(self, pillar: str) -> tuple[Indicator, ...]:
         """Return the indicators of one pillar in file order."""
@@ -135,6 +147,7 @@ class Methodology:
             "aggregation": self.aggregation,
             "base_date": self.base_date.isoformat(),
             "speed_window_days": self.speed_window_days,
+            "stale_after_days": self.stale_after_days,
             "pillars": [p.__dict__ for p in self.pillars],
             "indicators": [i.__dict__ for i in self.indicators],
             "projects": {k: list(v) for k, v in self.projects.__dict__.items()},
@@ -218,11 +231,11 @@ def _check_goalposts_plausible(indicator: Indicator, where: str) -> None:
 def _validated(raw: dict[str, Any]) -> Methodology:
     known = {
         "version", "title", "coverage_threshold", "aggregation", "base_date",
-        "speed_window_days", "pillars", "indicators", "projects",
+        "speed_window_days", "pillars", "indicators", "projects", "stale_after_days",
     }
     unknown = sorted(set(raw) - known)
     _require(not unknown, f"methodology.{unknown[0] if unknown else ''}", "unknown field")
-    for key in sorted(known):
+    for key in sorted(known - {"stale_after_days"}):  # optional, with a default
         _require(key in raw, f"methodology.{key}", "missing required field")
     version = raw["version"]
     _require(isinstance(version, str) and bool(version), "methodology.version", "must be a string")
@@ -242,6 +255,12 @@ def _validated(raw: dict[str, Any]) -> Methodology:
     _require(
         isinstance(window, int) and not isinstance(window, bool) and window > 0,
         "methodology.speed_window_days",
+        "must be a positive integer",
+    )
+    stale_after = raw.get("stale_after_days", DEFAULT_STALE_AFTER_DAYS)
+    _require(
+        isinstance(stale_after, int) and not isinstance(stale_after, bool) and stale_after > 0,
+        "methodology.stale_after_days",
         "must be a positive integer",
     )
 
@@ -335,7 +354,8 @@ def _validated(raw: dict[str, Any]) -> Methodology:
     return Methodology(
         version=version, title=str(raw["title"]), coverage_threshold=threshold,
         aggregation=aggregation, base_date=base, speed_window_days=window,
-        pillars=tuple(pillars), indicators=tuple(indicators), projects=vocabulary,
+        stale_after_days=stale_after, pillars=tuple(pillars), indicators=tuple(indicators),
+        projects=vocabulary,
         _by_code={i.code: i for i in indicators},
     )
 

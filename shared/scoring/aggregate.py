@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from shared.methodology import Methodology
+from shared.scoring.freshness import is_stale, last_data_at
 from shared.scoring.measures import adoption_measures, project_summary
 from shared.scoring.normalise import normalise
 from shared.state import CityState
@@ -34,6 +35,10 @@ class CityResult:
     pillars: dict[str, PillarResult]
     indicators: dict[str, dict[str, Any]]
     projects: dict[str, Any]
+    # the newest occurred_at behind the score (UTC, None without data) and whether it is
+    # older than the methodology's stale_after_days before the index date
+    last_data_at: str | None = None
+    stale: bool = True
 
     @property
     def ranked(self) -> bool:
@@ -51,6 +56,7 @@ class CityResult:
             "pillars": {k: {"score": p.score, "coverage": p.coverage, "reason": p.reason}
                         for k, p in self.pillars.items()},
             "indicators": self.indicators, "projects": self.projects,
+            "last_data_at": self.last_data_at, "stale": self.stale,
         }
 
     @classmethod
@@ -123,10 +129,12 @@ def score_city(state: CityState, methodology: Methodology, index_date: date) -> 
     if state.profile is not None:
         profile = {k: state.profile[k] for k in
                    ("name", "country", "region", "population", "lat", "lon")}
+    last_at = last_data_at(state.indicators, state.projects, methodology)
     return CityResult(
         city_id=state.city_id, methodology_version=methodology.version,
         index_date=index_date.isoformat(), profile=profile, score=score,
         reason="; ".join(reasons) if reasons else None,
         coverage=observed_weight / total_weight, pillars=pillars, indicators=indicators,
-        projects=project_summary(state.projects),
+        projects=project_summary(state.projects), last_data_at=last_at,
+        stale=is_stale(last_at, index_date, methodology.stale_after_days),
     )

@@ -13,10 +13,26 @@ def active_projects(projects: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
     return [projects[k] for k in sorted(projects) if not projects[k].get("removed")]
 
 
+def owner_sides(projects: list[dict[str, Any]]) -> tuple[float, float]:
+    """Return the (public, private) sides of projects; a partnership counts half on each."""
+    public = sum(1 for p in projects if p["owner"] == "public")
+    private = sum(1 for p in projects if p["owner"] == "private")
+    partnership = len(projects) - public - private
+    return public + 0.5 * partnership, private + 0.5 * partnership
+
+
 def adoption_measures(
     projects: dict[str, dict[str, Any]], methodology: Methodology, index_date: date
 ) -> dict[str, float]:
-    """Compute the derived adoption measures; a measure with no data is left out."""
+    """Compute the adoption measures the methodology names; a measure with no data is left out.
+
+    Counted deployments are the live projects (not removed, not retired, started by the
+    index date) at a deployed stage whose deployment date is on or before the index date.
+    The count measures (deployed_projects, sector_breadth, speed, scaled_projects,
+    minority_side_deployed) only grow when a project is added or moves to a later stage up
+    to scaled, and only shrink when one is removed or retired; the two ratios of 2025.1
+    (public_private_mix, scaled_share) can fall when a deployment is added.
+    """
     vocab = methodology.projects
     # As of the index date: projects not yet started do not count, and a deployment dated
     # after the index date has not happened yet.
@@ -36,20 +52,22 @@ def adoption_measures(
         deployed.append(p)
         if window_start < reached:
             recent += 1
-    public = sum(1 for p in live if p["owner"] == "public")
-    private = sum(1 for p in live if p["owner"] == "private")
-    partnership = len(live) - public - private
-    pub = public + 0.5 * partnership
-    priv = private + 0.5 * partnership
+    scaled = sum(1 for p in deployed if p["stage"] == "scaled")
+    wanted = methodology.derived_measures()
     measures: dict[str, float] = {
         "deployed_projects": float(len(deployed)),
         "sector_breadth": float(len({p["sector"] for p in deployed})),
         "speed": float(recent),
-        "public_private_mix": 1.0 - abs(pub - priv) / len(live),
+        "scaled_projects": float(scaled),
     }
+    if "minority_side_deployed" in wanted:
+        measures["minority_side_deployed"] = min(owner_sides(deployed))
+    if "public_private_mix" in wanted:
+        pub, priv = owner_sides(live)
+        measures["public_private_mix"] = 1.0 - abs(pub - priv) / len(live)
     if deployed:
-        measures["scaled_share"] = sum(1 for p in deployed if p["stage"] == "scaled") / len(deployed)
-    return measures
+        measures["scaled_share"] = scaled / len(deployed)
+    return {k: v for k, v in measures.items() if k in wanted}
 
 
 def project_summary(projects: dict[str, dict[str, Any]], latest: int = 10) -> dict[str, Any]:

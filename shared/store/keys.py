@@ -12,6 +12,8 @@ FEEDS = "aicity:feeds"  # hash: feed name -> JSON {cities, token_sha256, created
 FEED_TOKENS = "aicity:feed-tokens"  # hash: sha256(token) -> feed name
 DEAD = "aicity:dead"  # list: the last 1,000 dead letters, '<city> <submission key> <reason>'
 DEAD_LETTERED = "aicity:dead-lettered"  # integer: events that could not be applied, ever
+BANDS = "aicity:bands"  # JSON: rank bands {ranking_version, draws, bands: {city: [median, p05, p95]}}
+BANDS_PENDING = "aicity:bands:pending"  # flag (SET NX EX): a band recompute is queued
 
 
 def rank_pillar(pillar: str) -> str:

@@ -18,6 +18,7 @@ class IndexMeta:
     ranking_version: int
     methodology: str | None
     updated_ms: int | None
+    bands_version: int = -1  # ranking version the published rank bands were computed for
 
 
 class RankingReader:
@@ -29,10 +30,11 @@ class RankingReader:
 
     def meta(self) -> IndexMeta:
         """Return the index date, ranking version, methodology and last update time."""
-        date, version, methodology, updated = self.client.hmget(
-            K.INDEX, "date", "version", "methodology", "updated_ms")
+        date, version, methodology, updated, bands = self.client.hmget(
+            K.INDEX, "date", "version", "methodology", "updated_ms", "bands")
         return IndexMeta(date, int(version or 0), methodology,
-                         int(updated) if updated else None)
+                         int(updated) if updated else None,
+                         int(bands) if bands is not None else -1)
 
     def ranked_count(self) -> int:
         """Return how many cities have an overall rank."""

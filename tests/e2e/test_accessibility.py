@@ -46,7 +46,13 @@ PAGES: dict[str, tuple[str, int]] = {
     "compare-picker": ("/compare", 200),
     "compare-one": ("/compare?c=seoul", 200),
     "compare-not-found": ("/compare?c=seoul,atlantis", 404),
+    "explore": ("/explore", 200),
+    "explore-weights": ("/explore?weights=research:30,talent:10&aggregation=geometric", 200),
+    "explore-bad-weights": ("/explore?weights=cooking:1", 400),
     "methodology": ("/methodology", 200),
+    "map": ("/map", 200),
+    "map-by-pillar": ("/map?colour=talent", 200),
+    "ranking-fresh-only": ("/?fresh=true", 200),
     "unknown-path": ("/no-such-page", 404),  # Flask's own not-found page
 }
 NOT_HTML = {"views.city_csv"}  # routes of the views blueprint that serve no HTML page

@@ -20,7 +20,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, Request, sync_playwright
 
-from shared.methodology import load_methodology
+from shared.methodology import DEFAULT_VERSION, load_methodology
 from tests.support.browser import DESKTOP, LOCAL_HOSTS, PHONE, have_chromium, launch
 from tests.support.events import city, event, indicator, post
 from tests.support.procs import Stack, wait_for
@@ -150,7 +150,7 @@ def test_ranking_page_lists_the_reference_cities(session: Session,
     assert page.locator("#ranking thead th[scope='col']").count() == 11
     assert page.locator("#rows th[scope='row']").count() == 100
     assert page.locator("#as-of").inner_text() == "30 Jun 2025"
-    assert page.locator("#methodology-version").inner_text() == "2025.1"
+    assert page.locator("#methodology-version").inner_text() == DEFAULT_VERSION
     assert page.locator("#ranking-version").inner_text() == str(doc["ranking_version"])
     assert "Live" in page.locator("#live-status").inner_text()
     assert page.locator("#unranked").is_hidden()  # the reference set ranks every city

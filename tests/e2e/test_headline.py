@@ -22,4 +22,4 @@ def test_reference_dataset_through_api_gives_published_headline(loaded_stack: tu
     assert ranks["bengaluru"] == 26
     assert len(doc["items"]) == 100 and doc["unranked"] == []
     assert doc["as_of"] == "2025-06-30"
-    assert doc["methodology_version"] == "2025.1"
+    assert doc["methodology_version"] == "2025.2"

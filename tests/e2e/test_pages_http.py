@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 
+from shared.methodology import DEFAULT_VERSION
 from tests.support.events import city, event, post
 from tests.support.procs import Stack, wait_for
 
@@ -36,7 +37,7 @@ def test_ranking_renders_the_urls_view_without_javascript(
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/html")
     doc = get(stack, "/api/v1/rankings").json()
     assert row_ids(resp.text) == [i["city_id"] for i in doc["items"]]
-    assert "84.2" in resp.text and "2025.1" in resp.text
+    assert "84.2" in resp.text and DEFAULT_VERSION in resp.text
 
     view = get(stack, "/?sort=talent&region=Europe")
     api = get(stack, "/api/v1/rankings?pillar=talent&region=Europe").json()
@@ -49,7 +50,8 @@ def test_ranking_renders_the_urls_view_without_javascript(
 
 def test_pages_send_a_strict_content_security_policy(loaded_stack: tuple[Stack, str]) -> None:
     stack, _ = loaded_stack
-    for path in ("/", "/cities/seoul", "/compare?c=seoul,tokyo", "/methodology"):
+    for path in ("/", "/cities/seoul", "/compare?c=seoul,tokyo", "/methodology", "/explore",
+                 "/map"):
         resp = get(stack, path)
         assert resp.status_code == 200, path
         policy = resp.headers["content-security-policy"]

@@ -96,8 +96,14 @@ class EventBuilder:
 
 @pytest.fixture(scope="session")
 def methodology() -> Methodology:
-    """The default methodology (2025.1)."""
+    """The default methodology (2025.2)."""
     return load_methodology()
+
+
+@pytest.fixture(scope="session")
+def methodology_2025_1() -> Methodology:
+    """Methodology 2025.1, whose adoption ratios 2025.2 replaced; still loadable."""
+    return load_methodology("2025.1")
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from shared.events import Event
-from shared.methodology import Methodology
+from shared.methodology import Methodology, load_methodology
 from shared.scoring.aggregate import CityResult, aggregate, score_city
 from shared.scoring.measures import adoption_measures, project_summary
 from shared.state import CityState
@@ -64,22 +64,38 @@ def portfolio(build) -> list[Event]:
     ]
 
 
-# Measures of portfolio(): live = p1..p4, deployed = p1..p3, recent = p1 and p3,
-# owners public 1, private 2, partnership 1 -> 1.5 v 2.5 of 4 -> mix 0.75, scaled 1 of 3.
+VERSIONS = ("2025.1", "2025.2")
+# Measures of portfolio(): live = p1..p4, deployed = p1..p3, recent = p1 and p3, scaled p2.
+# 2025.2: deployments public 1 (p1), private 2 -> the smaller side has 1.
+# 2025.1: live owners public 1, private 2, partnership 1 -> 1.5 v 2.5 of 4 -> mix 0.75;
+# scaled 1 of 3.
 PORTFOLIO_MEASURES = {
-    "deployed_projects": 3.0,
-    "sector_breadth": 3.0,
-    "speed": 2.0,
-    "public_private_mix": 0.75,
-    "scaled_share": 1 / 3,
+    "2025.2": {"deployed_projects": 3.0, "sector_breadth": 3.0, "speed": 2.0,
+               "minority_side_deployed": 1.0, "scaled_projects": 1.0},
+    "2025.1": {"deployed_projects": 3.0, "sector_breadth": 3.0, "speed": 2.0,
+               "public_private_mix": 0.75, "scaled_share": 1 / 3},
 }
-ADOPTION_BY_HAND = (
-    0.3 * math.log10(3 + 1) / math.log10(300 + 1) * 100
-    + 0.2 * 3 / 12 * 100
-    + 0.25 * math.log10(2 + 1) / math.log10(120 + 1) * 100
-    + 0.1 * 0.75 * 100
-    + 0.15 * (1 / 3) / 0.6 * 100
-)
+ADOPTION_BY_HAND = {
+    "2025.2": (
+        0.3 * math.log10(3 + 1) / math.log10(300 + 1) * 100
+        + 0.2 * 3 / 12 * 100
+        + 0.25 * math.log10(2 + 1) / math.log10(120 + 1) * 100
+        + 0.1 * math.log10(1 + 1) / math.log10(150 + 1) * 100
+        + 0.15 * math.log10(1 + 1) / math.log10(180 + 1) * 100
+    ),
+    "2025.1": (
+        0.3 * math.log10(3 + 1) / math.log10(300 + 1) * 100
+        + 0.2 * 3 / 12 * 100
+        + 0.25 * math.log10(2 + 1) / math.log10(120 + 1) * 100
+        + 0.1 * 0.75 * 100
+        + 0.15 * (1 / 3) / 0.6 * 100
+    ),
+}
+# full_city()'s adoption pillar, arithmetic and geometric overall scores, computed once
+FULL_CITY_SCORES = {
+    "2025.2": (21.395718300615474, 53.013501405215415, 45.780480149010515),
+    "2025.1": (33.84749066280084, 57.37162173198029, 53.75269029079001),
+}
 
 
 def full_city(build, observations: dict[str, float] | None = None) -> CityState:
@@ -118,35 +134,40 @@ def test_geometric_mean_with_a_zero_part_is_zero() -> None:
 # ------------------------------------------------------------------ score_city()
 
 
-def test_full_city_pillars_and_overall_match_hand_computed_numbers(build, methodology) -> None:
-    result = score_city(full_city(build), methodology, INDEX_DATE)
+@pytest.mark.parametrize("version", VERSIONS)
+def test_full_city_pillars_and_overall_match_hand_computed_numbers(build, version) -> None:
+    result = score_city(full_city(build), load_methodology(version), INDEX_DATE)
     for pillar, expected in PILLARS_BY_HAND.items():
         assert result.pillars[pillar].score == pytest.approx(expected, rel=1e-12), pillar
         assert result.pillars[pillar].coverage == pytest.approx(1.0)
-    assert result.pillars["adoption"].score == pytest.approx(ADOPTION_BY_HAND, rel=1e-12)
-    assert result.pillars["adoption"].score == pytest.approx(33.84749066280084)
-    overall = (0.2 * 84 + 0.15 * 52.5 + 0.15 * 75 + 0.35 * ADOPTION_BY_HAND + 0.15 * 64)
+    adoption = ADOPTION_BY_HAND[version]
+    assert result.pillars["adoption"].score == pytest.approx(adoption, rel=1e-12)
+    assert result.pillars["adoption"].score == pytest.approx(FULL_CITY_SCORES[version][0])
+    overall = (0.2 * 84 + 0.15 * 52.5 + 0.15 * 75 + 0.35 * adoption + 0.15 * 64)
     assert result.score == pytest.approx(overall, rel=1e-12)
-    assert result.score == pytest.approx(57.37162173198029)
+    assert result.score == pytest.approx(FULL_CITY_SCORES[version][1])
     assert result.reason is None
     assert result.ranked
     assert result.coverage == pytest.approx(1.0)
 
 
-def test_geometric_aggregation_of_the_same_city(build, methodology) -> None:
-    geometric = methodology.with_aggregation("geometric")
+@pytest.mark.parametrize("version", VERSIONS)
+def test_geometric_aggregation_of_the_same_city(build, version) -> None:
+    geometric = load_methodology(version).with_aggregation("geometric")
     result = score_city(full_city(build), geometric, INDEX_DATE)
     expected = math.exp(
         0.2 * math.log(84) + 0.15 * math.log(52.5) + 0.15 * math.log(75)
-        + 0.35 * math.log(ADOPTION_BY_HAND) + 0.15 * math.log(64)
+        + 0.35 * math.log(ADOPTION_BY_HAND[version]) + 0.15 * math.log(64)
     )
     assert result.score == pytest.approx(expected, rel=1e-12)
-    assert result.score == pytest.approx(53.75269029079001)
+    assert result.score == pytest.approx(FULL_CITY_SCORES[version][2])
     # pillars are always arithmetic means of their indicators
     assert result.pillars["infrastructure"].score == pytest.approx(84.0)
 
 
-def test_geometric_aggregation_with_a_zero_pillar_gives_zero(build, methodology) -> None:
+@pytest.mark.parametrize("version", VERSIONS)
+def test_geometric_aggregation_with_a_zero_pillar_gives_zero(build, version) -> None:
+    methodology = load_methodology(version)
     obs = dict(FULL_OBSERVATIONS)
     obs.update({"gov.ai_strategy_score": 0, "gov.public_ai_services": 0,
                 "gov.open_data_score": 0, "gov.public_ai_spend_usd_pc": 0})
@@ -156,7 +177,7 @@ def test_geometric_aggregation_with_a_zero_pillar_gives_zero(build, methodology)
     assert geometric.pillars["governance"].score == 0.0
     assert geometric.score == 0.0
     assert geometric.ranked  # a zero is a score, not a missing value
-    assert arithmetic.score == pytest.approx(57.37162173198029 - 0.15 * 64)
+    assert arithmetic.score == pytest.approx(FULL_CITY_SCORES[version][1] - 0.15 * 64)
 
 
 def test_indicator_details_explain_the_score(build, methodology) -> None:
@@ -274,14 +295,16 @@ def test_empty_city_is_unranked(methodology) -> None:
 # ------------------------------------------------------------------ adoption measures
 
 
-def test_adoption_measures_of_a_portfolio(build, methodology) -> None:
+@pytest.mark.parametrize("version", VERSIONS)
+def test_adoption_measures_of_a_portfolio(build, version) -> None:
+    """Each version gets exactly the measures it names."""
     state = build.state(portfolio(build))
-    measures = adoption_measures(state.projects, methodology, INDEX_DATE)
-    assert measures == pytest.approx(PORTFOLIO_MEASURES)
+    measures = adoption_measures(state.projects, load_methodology(version), INDEX_DATE)
+    assert measures == pytest.approx(PORTFOLIO_MEASURES[version])
 
 
 def test_deployed_count_and_sector_breadth_count_only_deployed_and_scaled(
-    build, methodology
+    build, methodology, methodology_2025_1
 ) -> None:
     events = [
         build.project("a", sector="health", stage="deployed"),
@@ -293,7 +316,9 @@ def test_deployed_count_and_sector_breadth_count_only_deployed_and_scaled(
     measures = adoption_measures(build.state(events).projects, methodology, INDEX_DATE)
     assert measures["deployed_projects"] == 3.0
     assert measures["sector_breadth"] == 2.0  # health, energy
-    assert measures["scaled_share"] == pytest.approx(2 / 3)
+    assert measures["scaled_projects"] == 2.0
+    old = adoption_measures(build.state(events).projects, methodology_2025_1, INDEX_DATE)
+    assert old["scaled_share"] == pytest.approx(2 / 3)
 
 
 @pytest.mark.parametrize(
@@ -340,11 +365,39 @@ def test_index_date_not_the_clock_drives_the_score(build, methodology) -> None:
     assert early.index_date == "2024-12-31"
 
 
-def test_public_private_mix(build, methodology) -> None:
+def test_minority_side_deployed(build, methodology) -> None:
+    def side(*owners: str, stage: str = "deployed") -> float:
+        events = [build.project(f"p{n}", owner=o, stage=stage) for n, o in enumerate(owners)]
+        state = build.state(events)
+        return adoption_measures(state.projects, methodology, INDEX_DATE)["minority_side_deployed"]
+
+    assert side("public", "private") == 1.0
+    assert side("public", "public") == 0.0
+    assert side("private") == 0.0
+    assert side("partnership") == 0.5  # counts half public, half private
+    assert side("public", "private", "private", "private") == 1.0
+    assert side("public", "private", "private", "private", "public") == 2.0  # more is better
+    assert side("public", "partnership", "private", "private") == 1.5
+    assert side("public", "private", stage="scaled") == 1.0
+    assert side("public", "private", stage="pilot") == 0.0  # only deployments count
+
+
+def test_minority_side_counts_deployments_not_announcements(build, methodology) -> None:
+    events = [build.project("a", owner="public", stage="announced"),
+              build.project("b", owner="private", stage="deployed"),
+              build.project("c", owner="public", stage="deployed", deployed_at="2026-01-01")]
+    measures = adoption_measures(build.state(events).projects, methodology, INDEX_DATE)
+    assert measures["minority_side_deployed"] == 0.0  # c is not deployed yet on 2025-06-30
+    later = adoption_measures(build.state(events).projects, methodology, date(2026, 1, 1))
+    assert later["minority_side_deployed"] == 1.0
+
+
+def test_public_private_mix(build, methodology_2025_1) -> None:
     def mix(*owners: str) -> float:
         events = [build.project(f"p{n}", owner=o) for n, o in enumerate(owners)]
         state = build.state(events)
-        return adoption_measures(state.projects, methodology, INDEX_DATE)["public_private_mix"]
+        return adoption_measures(state.projects, methodology_2025_1,
+                                 INDEX_DATE)["public_private_mix"]
 
     assert mix("public", "private") == 1.0
     assert mix("public", "public") == 0.0
@@ -353,14 +406,20 @@ def test_public_private_mix(build, methodology) -> None:
     assert mix("public", "private", "private", "private") == pytest.approx(0.5)
 
 
-def test_mix_counts_active_projects_not_only_deployed_ones(build, methodology) -> None:
+def test_mix_counts_active_projects_not_only_deployed_ones(build, methodology_2025_1) -> None:
     events = [build.project("a", owner="public", stage="announced"),
               build.project("b", owner="private", stage="deployed")]
-    measures = adoption_measures(build.state(events).projects, methodology, INDEX_DATE)
+    measures = adoption_measures(build.state(events).projects, methodology_2025_1, INDEX_DATE)
     assert measures["public_private_mix"] == 1.0
 
 
-def test_removed_and_retired_projects_are_excluded(build, methodology) -> None:
+@pytest.mark.parametrize(("version", "expected"), [
+    ("2025.2", {"deployed_projects": 1.0, "sector_breadth": 1.0, "speed": 0.0,
+                "minority_side_deployed": 0.0, "scaled_projects": 1.0}),
+    ("2025.1", {"deployed_projects": 1.0, "sector_breadth": 1.0, "speed": 0.0,
+                "public_private_mix": 0.0, "scaled_share": 1.0}),
+])
+def test_removed_and_retired_projects_are_excluded(build, version, expected) -> None:
     events = [
         build.project("kept", sector="health", owner="private", stage="scaled"),
         build.project("gone", sector="retail", owner="public", stage="deployed",
@@ -369,10 +428,8 @@ def test_removed_and_retired_projects_are_excluded(build, methodology) -> None:
         build.project("old", sector="media", owner="public", stage="retired"),
     ]
     state = build.state(events)
-    measures = adoption_measures(state.projects, methodology, INDEX_DATE)
-    assert measures == pytest.approx({"deployed_projects": 1.0, "sector_breadth": 1.0,
-                                      "speed": 0.0, "public_private_mix": 0.0,
-                                      "scaled_share": 1.0})
+    measures = adoption_measures(state.projects, load_methodology(version), INDEX_DATE)
+    assert measures == pytest.approx(expected)
     summary = project_summary(state.projects)
     assert summary["total"] == 2  # retired projects are listed, removed ones are not
     assert {p["project_id"] for p in summary["latest"]} == {"kept", "old"}
@@ -386,17 +443,23 @@ def test_a_project_upserted_after_its_removal_counts_again(build, methodology) -
     ]
     measures = adoption_measures(build.state(events).projects, methodology, INDEX_DATE)
     assert measures["deployed_projects"] == 1.0
-    assert measures["scaled_share"] == 1.0
+    assert measures["scaled_projects"] == 1.0
 
 
-def test_measures_with_no_data_are_left_out(build, methodology: Methodology) -> None:
-    assert adoption_measures({}, methodology, INDEX_DATE) == {}
-    only_retired = build.state([build.project("r", stage="retired")])
-    assert adoption_measures(only_retired.projects, methodology, INDEX_DATE) == {}
+def test_measures_with_no_data_are_left_out(build, methodology: Methodology,
+                                            methodology_2025_1: Methodology) -> None:
+    for version in (methodology, methodology_2025_1):
+        assert adoption_measures({}, version, INDEX_DATE) == {}
+        only_retired = build.state([build.project("r", stage="retired")])
+        assert adoption_measures(only_retired.projects, version, INDEX_DATE) == {}
     pilots = build.state([build.project("p", stage="pilot")])
-    measures = adoption_measures(pilots.projects, methodology, INDEX_DATE)
+    # 2025.2: counts of nothing are zero, so a city with live projects has all five
+    assert adoption_measures(pilots.projects, methodology, INDEX_DATE) == {
+        "deployed_projects": 0.0, "sector_breadth": 0.0, "speed": 0.0,
+        "minority_side_deployed": 0.0, "scaled_projects": 0.0}
+    measures = adoption_measures(pilots.projects, methodology_2025_1, INDEX_DATE)
     assert measures["deployed_projects"] == 0.0
-    assert "scaled_share" not in measures  # a share of nothing is not zero
+    assert "scaled_share" not in measures  # 2025.1: a share of nothing is not zero
 
 
 def test_project_summary_by_sector_stage_and_owner(build) -> None:

@@ -38,9 +38,46 @@ def refused(text: str) -> str:
 
 
 def test_the_default_loads(methodology: Methodology) -> None:
-    assert methodology.version == DEFAULT_VERSION == "2025.1"
-    assert load_methodology(METHODOLOGY_DIR / "2025.1.toml") == methodology
+    assert methodology.version == DEFAULT_VERSION == "2025.2"
+    assert load_methodology(METHODOLOGY_DIR / "2025.2.toml") == methodology
     assert parse_methodology(DEFAULT_TEXT) == methodology
+
+
+def test_every_published_version_loads_under_its_file_name() -> None:
+    files = sorted(METHODOLOGY_DIR.glob("*.toml"))
+    assert {"2025.1", "2025.2"} <= {f.stem for f in files}  # published files stay
+    for path in files:
+        assert load_methodology(path.stem).version == path.stem
+        assert load_methodology(path.stem).title == f"AI City Index {path.stem}"
+
+
+def test_2025_2_changes_only_the_two_ratio_measures_of_2025_1() -> None:
+    """Same rules, pillars, observed indicators (goalposts, weights, plausible ranges) and
+    vocabularies; adoption keeps three measures and swaps the two ratios for counts."""
+    old, new = load_methodology("2025.1"), load_methodology("2025.2")
+    for key in ("coverage_threshold", "aggregation", "base_date", "speed_window_days",
+                "pillars", "projects"):
+        assert getattr(new, key) == getattr(old, key), key
+    assert [i for i in new.indicators if i.pillar != "adoption"] == [
+        i for i in old.indicators if i.pillar != "adoption"]
+    kept = ("adoption.deployed_projects", "adoption.sector_breadth", "adoption.speed")
+    for code in kept:
+        assert new.indicator(code) == old.indicator(code), code
+    swapped = {"adoption.public_private_mix": "adoption.minority_side_deployed",
+               "adoption.scaled_share": "adoption.scaled_projects"}
+    assert [i.code for i in new.pillar_indicators("adoption")] == [
+        swapped.get(i.code, i.code) for i in old.pillar_indicators("adoption")]
+    for before, after in swapped.items():
+        assert new.indicator(after).weight == old.indicator(before).weight
+        assert not new.has_indicator(before) and not old.has_indicator(after)
+    scaled = new.indicator("adoption.scaled_projects")
+    side = new.indicator("adoption.minority_side_deployed")
+    deployed_hi = new.indicator("adoption.deployed_projects").hi
+    # the counts' frontiers are the ratios' frontiers at the deployed frontier
+    assert scaled.hi == old.indicator("adoption.scaled_share").hi * deployed_hi == 180
+    assert side.hi == deployed_hi / 2 == 150
+    for ind in (scaled, side):
+        assert (ind.transform, ind.lo, ind.direction, ind.unit) == ("log", 0, "higher", "projects")
 
 
 def test_five_pillars_with_adoption_weighted_highest(methodology: Methodology) -> None:
@@ -64,9 +101,12 @@ def test_measured_pillars_have_at_least_four_indicators(methodology: Methodology
 
 def test_adoption_is_derived_from_the_five_project_measures(methodology: Methodology) -> None:
     adoption = methodology.pillar_indicators("adoption")
-    assert {i.derived for i in adoption} == {
-        "deployed_projects", "sector_breadth", "speed", "public_private_mix", "scaled_share"}
+    assert {i.derived for i in adoption} == methodology.derived_measures() == {
+        "deployed_projects", "sector_breadth", "speed", "minority_side_deployed",
+        "scaled_projects"}
     assert not any(c.startswith("adoption.") for c in methodology.observed_indicator_codes())
+    assert load_methodology("2025.1").derived_measures() == {
+        "deployed_projects", "sector_breadth", "speed", "public_private_mix", "scaled_share"}
 
 
 def test_rules_and_vocabularies(methodology: Methodology) -> None:
@@ -97,7 +137,7 @@ def test_geometric_aggregation_can_be_selected(methodology: Methodology) -> None
 
 def test_to_dict_is_plain_data(methodology: Methodology) -> None:
     data = methodology.to_dict()
-    assert data["version"] == "2025.1"
+    assert data["version"] == "2025.2"
     assert data["base_date"] == "2025-06-30"
     assert len(data["pillars"]) == 5
     assert data["indicators"][0]["code"] == methodology.indicators[0].code
@@ -112,7 +152,7 @@ def test_load_by_unknown_version_or_missing_path(tmp_path: Path) -> None:
 
 def test_load_by_path(tmp_path: Path) -> None:
     path = tmp_path / "custom.toml"
-    path.write_text(edited('version = "2025.1"', 'version = "custom"'), encoding="utf-8")
+    path.write_text(edited('version = "2025.2"', 'version = "custom"'), encoding="utf-8")
     assert load_methodology(path).version == "custom"
 
 
@@ -122,7 +162,7 @@ def test_load_by_path(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "where"),
     [
-        ('title = "AI City Index 2025.1"', 'title = "x"\nlicense = "CC"', "methodology.license"),
+        ('title = "AI City Index 2025.2"', 'title = "x"\nlicense = "CC"', "methodology.license"),
         ('weight = 0.20\ndescription', 'weight = 0.20\ncolour = "red"\ndescription',
          "pillars[0].colour"),
         ('unit = "MW"\n', 'unit = "MW"\nsource = "x"\n', "indicators[0].source"),
@@ -208,7 +248,7 @@ def test_log_transform_with_negative_lo() -> None:
         ("speed_window_days = 365", "speed_window_days = 0", "methodology.speed_window_days"),
         ("speed_window_days = 365", "speed_window_days = 36.5", "methodology.speed_window_days"),
         ("speed_window_days = 365", "speed_window_days = true", "methodology.speed_window_days"),
-        ('version = "2025.1"', "version = 2025", "methodology.version"),
+        ('version = "2025.2"', "version = 2025", "methodology.version"),
         ('pillar = "talent"', 'pillar = "skills"', ".pillar"),
         ('code = "research.ai_patents"', 'code = "research.ai_papers"', "indicators"),
         ('code = "talent"', 'code = "research"', "pillars"),
@@ -223,7 +263,7 @@ def test_other_broken_rules_are_named(old: str, new: str, where: str) -> None:
 
 
 def test_missing_required_field() -> None:
-    message = refused(edited('title = "AI City Index 2025.1"\n', ""))
+    message = refused(edited('title = "AI City Index 2025.2"\n', ""))
     assert "methodology.title" in message
     assert "missing" in message
 

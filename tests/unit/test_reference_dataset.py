@@ -3,10 +3,17 @@
 The 2025 Global AI City Index (Counterpoint Research) published: top ten Singapore, Seoul,
 Beijing, Dubai, San Francisco, Hong Kong, Tokyo, Abu Dhabi, New York, Shanghai; scores
 Singapore 84, Seoul 82, Beijing 78, Dubai 76, San Francisco 71; Bengaluru 26th.
+
+The files are calibrated to the default methodology, 2025.2. The dataset published with
+2025.1 is rewritten byte for byte by `generate.py --methodology 2025.1`, and 2025.1 scores
+it to the numbers it gave before 2025.2 existed (fixtures/reference-2025.1-scores.json).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 import os
 import re
 import subprocess
@@ -20,7 +27,8 @@ import pytest
 
 from shared.events import EventCodec, ProjectUpserted
 from shared.index import IndexSnapshot, compute_index, load_events
-from shared.methodology import load_methodology
+from shared.methodology import DEFAULT_VERSION, load_methodology
+from shared.settings import Settings
 from shared.state import build_states
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,11 +40,13 @@ TOP_TEN = ["singapore", "seoul", "beijing", "dubai", "san-francisco", "hong-kong
 TOP_TEN_NAMES = ["Singapore", "Seoul", "Beijing", "Dubai", "San Francisco", "Hong Kong",
                  "Tokyo", "Abu Dhabi", "New York", "Shanghai"]
 PUBLISHED = {"singapore": 84, "seoul": 82, "beijing": 78, "dubai": 76, "san-francisco": 71}
+FROZEN_2025_1 = Path(__file__).resolve().parent / "fixtures" / "reference-2025.1-scores.json"
 
 
 @pytest.fixture(scope="module")
 def methodology() -> Any:
-    return load_methodology()
+    assert DEFAULT_VERSION == "2025.2"  # the files here are calibrated to the default
+    return load_methodology("2025.2")
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +78,15 @@ def test_top_ten_in_published_order(snapshot: IndexSnapshot) -> None:
 def test_published_scores_when_rounded(snapshot: IndexSnapshot) -> None:
     scores = {item.city_id: item.score for item in snapshot.ranking}
     assert {c: round(scores[c]) for c in PUBLISHED} == PUBLISHED
+    assert snapshot.methodology_version == "2025.2"
+
+
+def test_published_scores_are_clear_of_rounding_edges(snapshot: IndexSnapshot) -> None:
+    """Each headline score is at least 0.2 points from x.5, so a nudge keeps its rounding."""
+    scores = {item.city_id: item.score for item in snapshot.ranking}
+    for city in PUBLISHED:
+        edge = math.floor(scores[city]) + 0.5
+        assert abs(scores[city] - edge) >= 0.2, (city, scores[city])
 
 
 def test_bengaluru_is_26th_with_clear_margins(snapshot: IndexSnapshot) -> None:
@@ -77,12 +96,12 @@ def test_bengaluru_is_26th_with_clear_margins(snapshot: IndexSnapshot) -> None:
     assert ranking[25].score - ranking[26].score >= 0.3
 
 
-def test_geometric_aggregation_keeps_the_top_ten_and_moves_bengaluru_to_27th(
+def test_geometric_aggregation_keeps_the_top_ten_and_bengaluru_26th(
         events: list[Any], methodology: Any) -> None:
     """What docs/methodology.md says of the geometric mean on the reference data."""
     geometric = compute_index(events, methodology.with_aggregation("geometric"))
     assert [item.city_id for item in geometric.ranking[:10]] == TOP_TEN
-    assert next(i.rank for i in geometric.ranking if i.city_id == "bengaluru") == 27
+    assert next(i.rank for i in geometric.ranking if i.city_id == "bengaluru") == 26
 
 
 def test_every_city_is_ranked(snapshot: IndexSnapshot, methodology: Any) -> None:
@@ -233,3 +252,42 @@ def test_generator_is_deterministic(tmp_path: Path) -> None:
     for name in FILES:
         assert (tmp_path / name).read_bytes() == (DATASET / name).read_bytes(), name
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES)
+
+
+def test_generator_rewrites_the_2025_1_dataset_and_2025_1_reproduces_its_numbers(
+        tmp_path: Path) -> None:
+    """AICITY_METHODOLOGY=2025.1 still gives today's numbers, exactly, on today's data.
+
+    The dataset published with 2025.1 is not kept as a copy: the generator rewrites it byte
+    for byte when asked to calibrate 2025.1 (the project records never depend on the
+    methodology; only the indicator values are calibrated to it). Its numbers were captured
+    at full precision before 2025.2 existed.
+    """
+    frozen = json.loads(FROZEN_2025_1.read_text(encoding="utf-8"))
+    proc = subprocess.run(
+        [sys.executable, str(DATASET / "generate.py"), "--methodology", "2025.1",
+         "--out", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for name, digest in frozen["files_sha256"].items():
+        assert hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() == digest, name
+    # the projects are the same as in the 2025.2 files; only the indicator values differ
+    assert (tmp_path / "projects.ndjson").read_bytes() == (DATASET / "projects.ndjson").read_bytes()
+
+    version = Settings.from_env({"AICITY_METHODOLOGY": "2025.1"}).methodology
+    old = load_methodology(version)
+    snap = compute_index(load_events(tmp_path, EventCodec(old)), old)
+    assert (snap.methodology_version, snap.index_date.isoformat()) == (
+        frozen["methodology_version"], frozen["index_date"])
+    ranks = {item.city_id: item.rank for item in snap.ranking}
+    got = {}
+    for city, result in snap.results.items():
+        got[city] = {
+            "rank": ranks[city], "score": result.score, "coverage": result.coverage,
+            "pillars": {k: p.score for k, p in result.pillars.items()},
+            "adoption": {k: [v["raw"], v["normalised"]] for k, v in result.indicators.items()
+                         if k.startswith("adoption.")},
+        }
+    assert got == frozen["cities"]  # floats compared with ==: full precision
+    assert [item.city_id for item in snap.ranking[:10]] == TOP_TEN

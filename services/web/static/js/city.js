@@ -17,6 +17,11 @@
     if (el) el.textContent = text;
   }
 
+  function ordinal(n) {
+    var s = (n % 100 >= 10 && n % 100 <= 20) ? "th" : ({ 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th");
+    return n + s;
+  }
+
   function pct(v) { return v === null || v === undefined ? "—" : Math.round(v * 100) + "%"; }
 
   function update(doc) {
@@ -24,6 +29,24 @@
     set(figs, "rank", doc.rank || "—");
     set(figs, "region-rank", doc.region_rank || "—");
     set(figs, "coverage", pct(doc.coverage));
+    var fresh = document.getElementById("freshness");
+    if (fresh) {
+      fresh.className = "badge " + (doc.stale === false ? "badge-fresh" : "badge-stale");
+      fresh.textContent = (doc.stale === false ? "Current data" : "Stale data") + " · newest " +
+        A.fmtDay(doc.last_data_at);
+    }
+    var band = document.getElementById("rank-band");
+    if (band) {
+      var b = doc.rank_band;
+      band.hidden = !b;
+      if (b) {
+        var text = b.p05 === b.p95 ? "ranks " + ordinal(b.p05)
+          : "ranks between " + ordinal(b.p05) + " and " + ordinal(b.p95);
+        document.getElementById("rank-band-text").textContent = doc.name + " " + text +
+          " in 90% of plausible weightings (median " + ordinal(b.median) + " over " +
+          b.draws.toLocaleString("en") + " draws).";
+      }
+    }
     var pillars = JSON.stringify(doc.pillars);
     Object.keys(doc.pillars).forEach(function (code) {
       var tr = document.querySelector("#pillar-table tr[data-p=\"" + code + "\"]");
@@ -43,12 +66,18 @@
     lastPillars = pillars;
   }
 
+  var bandTimer = null;
   var refresh = A.serial(function () { return A.getJSON(cfg.api).then(update); }, 100);
 
   A.connect({
     url: cfg.stream,
     status: document.getElementById("live-status"),
-    onChange: refresh,
+    onChange: function () {
+      refresh();
+      // Rank bands follow a change by up to ~10 s (a debounced worker task): read again then.
+      window.clearTimeout(bandTimer);
+      bandTimer = window.setTimeout(refresh, 12000);
+    },
     onResync: refresh
   });
   document.querySelector("#stale-note a").addEventListener("click", function (e) {

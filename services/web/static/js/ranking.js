@@ -9,7 +9,7 @@
   "use strict";
   var A = window.AICity;
   var cfg = JSON.parse(document.getElementById("page-data").textContent);
-  var state = { sort: cfg.sort, dir: cfg.dir, region: cfg.region || "", q: cfg.q || "" };
+  var state = { sort: cfg.sort, dir: cfg.dir, region: cfg.region || "", q: cfg.q || "", fresh: !!cfg.fresh };
   var doc = null;
   var baseline = cfg.prevRanks;  // rank in the previous edition; null until we pick one
   var shown = {};  // city_id -> {score, rank} as last displayed, to highlight changes
@@ -47,6 +47,7 @@
 
   function matches(item) {
     if (state.region && (item.region || "").toLowerCase() !== state.region.toLowerCase()) return false;
+    if (state.fresh && item.stale !== false) return false;
     if (!state.q) return true;
     var q = state.q.toLowerCase();
     return (item.name || "").toLowerCase().indexOf(q) >= 0 ||
@@ -83,6 +84,9 @@
     var score = field(tr, "score");
     score.textContent = A.fmt1(item.score);
     score.classList.toggle("is-sorted", state.sort === "overall");
+    var stale = field(tr, "stale");
+    stale.hidden = item.stale === false;
+    stale.setAttribute("title", item.last_data_at ? "Newest data: " + item.last_data_at.slice(0, 10) : "No dated data");
     Array.prototype.forEach.call(tr.querySelectorAll("td[data-p]"), function (td) {
       var code = td.getAttribute("data-p");
       var v = item.pillars[code];
@@ -91,12 +95,27 @@
       td.classList.toggle("is-sorted", state.sort === code);
     });
     setMovement(tr, item);
+    setBand(tr, item);
+  }
+
+  /* The rank band as an interval around the rank: 2.5% per place, 20 places each way. */
+  function setBand(tr, item) {
+    var el = field(tr, "band"), b = item.rank_band;
+    el.hidden = !b;
+    if (!b) { el.removeAttribute("title"); field(tr, "band-text").textContent = ""; return; }
+    var lo = Math.min(Math.max(item.rank - b.p05, 0), 20), hi = Math.min(Math.max(b.p95 - item.rank, 0), 20);
+    var span = el.querySelector("rect.span");
+    span.setAttribute("x", (50 - lo * 2.5) + "%");
+    span.setAttribute("width", ((lo + hi) * 2.5) + "%");
+    el.setAttribute("title", "Ranks " + b.p05 + "–" + b.p95 + " in 90% of plausible weightings (median " + b.median + ")");
+    field(tr, "band-text").textContent = ", ranks " + b.p05 + "–" + b.p95 + " in 90% of weightings";
   }
 
   function params(withPillar) {
     var p = new URLSearchParams();
     if (state.region) p.set("region", state.region);
     if (withPillar && state.sort !== "overall") p.set("pillar", state.sort);
+    if (state.fresh) p.set("fresh", "true");
     return p;
   }
 
@@ -106,6 +125,7 @@
     if (state.dir === "asc") page.set("dir", "asc");
     if (state.region) page.set("region", state.region);
     if (state.q) page.set("q", state.q);
+    if (state.fresh) page.set("fresh", "true");
     var qs = page.toString();
     window.history.replaceState(null, "", window.location.pathname + (qs ? "?" + qs : "") + window.location.hash);
     var dl = params(true).toString();
@@ -200,6 +220,13 @@
     section.hidden = doc.unranked.length === 0;
   }
 
+  // Rank bands follow a change by up to ~10 s (a debounced worker task): read once more then.
+  var bandTimer = null;
+  function bandsLater() {
+    if (bandTimer) window.clearTimeout(bandTimer);
+    bandTimer = window.setTimeout(function () { bandTimer = null; refresh(); }, 12000);
+  }
+
   var refresh = A.serial(function () {
     return A.getJSON(cfg.api).then(function (fresh) {
       if (doc && fresh.ranking_version < doc.ranking_version) return;  // a late, older reply
@@ -223,6 +250,8 @@
   search.addEventListener("input", function () { state.q = search.value.trim(); render(); });
   var region = document.getElementById("region");
   region.addEventListener("change", function () { state.region = region.value; render(); });
+  var freshBox = document.getElementById("fresh");
+  freshBox.addEventListener("change", function () { state.fresh = freshBox.checked; render(); });
   sortSel.addEventListener("change", function () { state.sort = sortSel.value; state.dir = "desc"; render(); });
   table.tHead.addEventListener("click", function (e) {
     var btn = e.target.closest("button[data-sort]");
@@ -238,7 +267,7 @@
     url: cfg.stream,
     status: document.getElementById("live-status"),
     onSnapshot: function (s) { if (!doc || s.ranking_version !== doc.ranking_version) refresh(); },
-    onChange: function (c) { pendingFlash[c.city_id] = true; refresh(); },
+    onChange: function (c) { pendingFlash[c.city_id] = true; refresh(); bandsLater(); },
     onResync: refresh
   });
   refresh();
