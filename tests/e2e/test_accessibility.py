@@ -9,17 +9,16 @@ the page through Playwright (tests/support/axe.py): the Content-Security-Policy 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from services.web import views
 from tests.support import axe
-from tests.support.browser import LOCAL_HOSTS, PHONE, VIEWPORTS, have_chromium, launch
+from tests.support.browser import LOCAL_HOSTS, PHONE, VIEWPORTS, have_chromium
 from tests.support.events import city, post
 from tests.support.procs import Stack, wait_for
 
@@ -140,15 +139,6 @@ def site(loaded_stack: tuple[Stack, str]) -> str:
     assert resp.status_code == 202, resp.text
     stack.wait_idle(30)
     return stack.web_url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One headless Debian Chromium for the module."""
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.mark.parametrize("width", list(VIEWPORTS))

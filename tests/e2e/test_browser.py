@@ -18,10 +18,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, Request, sync_playwright
+from playwright.sync_api import Browser, Page, Request
 
 from shared.methodology import DEFAULT_VERSION, load_methodology
-from tests.support.browser import DESKTOP, LOCAL_HOSTS, PHONE, have_chromium, launch
+from tests.support.browser import DESKTOP, LOCAL_HOSTS, PHONE, have_chromium
 from tests.support.events import city, event, indicator, post
 from tests.support.procs import Stack, wait_for
 
@@ -71,15 +71,6 @@ class Session:
         assert hosts <= LOCAL_HOSTS, f"requests left localhost: {sorted(hosts - LOCAL_HOSTS)}"
         assert not self.errors, self.errors
         assert not self.dialogs, self.dialogs
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One headless Debian Chromium for the module."""
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture

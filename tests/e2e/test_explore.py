@@ -3,29 +3,20 @@ reproduces the state; rank bands show on the ranking and city pages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from tests.support.browser import DESKTOP, LOCAL_HOSTS, have_chromium, launch
+from tests.support.browser import DESKTOP, LOCAL_HOSTS, have_chromium
 from tests.support.procs import Stack, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 if not have_chromium():  # pragma: no cover - the CI image installs it
     pytest.skip("Debian's chromium is not installed", allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 class Tab:

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from shared.methodology import load_methodology
-from tests.support.browser import DESKTOP, LOCAL_HOSTS, PHONE, have_chromium, launch
+from tests.support.browser import DESKTOP, LOCAL_HOSTS, PHONE, have_chromium
 from tests.support.events import city, event, indicator, post
 from tests.support.procs import Stack, wait_for
 
@@ -27,15 +27,6 @@ if not have_chromium():  # pragma: no cover - the CI image installs it
 M = load_methodology()
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 OLD = "2023-03-01T00:00:00+00:00"  # more than stale_after_days before the index date
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One headless Debian Chromium for the module."""
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 class Opened:
