@@ -12,7 +12,9 @@ scoring workers and beat, HTTP load from separate client processes. Measured:
   6. slow clients: 400 clients sending heads or bodies slowly to both services;
   7. rejected events: the cost per event of a load where every item is refused;
   8. Redis memory after scoring 1M accepted events, and once the retention has passed;
-  9. per-event cost at 100, 1,000 and 10,000 cities.
+  9. per-event cost at 100, 1,000 and 10,000 cities;
+ 10. dry runs: p50/p95 of a 500-event batch validated with its predicted impact;
+ 11. webhook delivery latency p50/p99 from the ranking commit to a local receiver.
 Usage: python bench/bench.py [--quick] [--json out.json]
 """
 
@@ -38,9 +40,10 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import analyst  # noqa: E402
+from bench import analyst, contributors  # noqa: E402
 from bench import robustness as rb  # noqa: E402
 from bench import viewers as vw  # noqa: E402
+from bench import webhooks as wh  # noqa: E402
 from shared.methodology import load_methodology  # noqa: E402
 from tests.support.procs import ServiceProc, Stack, wait_for  # noqa: E402
 
@@ -298,6 +301,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         stack.wait_idle(120)
         wait_for(lambda: not int(stack.redis.client().info("persistence")["aof_rewrite_in_progress"]),
                  300, 0.5, what="AOF rewrite finished")
+        if "dryrun" in phases:
+            console.print("[bold]4c. dry run of a 500-event batch (validation + predicted impact)")
+            results["dry_run"] = contributors.dry_run_phase(
+                stack, token, update_events(30_000, 100, rng))
+            console.print(results["dry_run"])
+
         console.print("[bold]5. ranking requests/s (4 keep-alive clients, limit=100)")
         seconds = 5 * max(scale, 0.4) if "rps" in phases else 1
         results["ranking_rps"] = vw.ranking_rps(stack, seconds)
@@ -329,6 +338,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         console.print("[bold]10. what-if weights latency and rank-band recompute time")
         results["analyst"] = analyst.analyst_phase()
         console.print(results["analyst"])
+
+    if "webhooks" in phases:
+        console.print("[bold]11. webhook delivery latency (commit to receiver), ~100 rank changes/s")
+        results["webhooks"] = wh.webhooks_phase(
+            tmp / "webhooks", setup_events(100, rng), lambda n: update_events(n, 100, rng),
+            seconds=20 * max(scale, 0.5), rate=190, http_workers=args.http_workers)
+        console.print(results["webhooks"])
 
     console.print("[bold]9. per-event cost by number of cities")
     results["by_cities"] = {}
@@ -416,6 +432,14 @@ def report(r: dict[str, Any]) -> None:
         worst = max(p["max_ms"] for p in r["slow"]["probes"].values())
         t.add_row(f"{r['slow']['slow_clients']} slow clients: slowest probe answer",
                   f"{worst:.0f} ms", "")
+    if "dry_run" in r:
+        d = r["dry_run"]
+        t.add_row(f"dry run of {d['batch']} events with impact p50 / p95",
+                  f"{d['p50_ms']:.0f} / {d['p95_ms']:.0f} ms", "")
+    if "webhooks" in r:
+        w = r["webhooks"]
+        t.add_row(f"webhook delivery at {w['rank_changes_per_s']:.0f} rank changes/s p50 / p99",
+                  f"{w['p50_s'] * 1000:.0f} / {w['p99_s'] * 1000:.0f} ms", "")
     for measure, value in analyst.report_rows(r.get("analyst", {})):
         t.add_row(measure, value, "")
     console.print(t)
@@ -442,9 +466,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="scoring worker processes")
     parser.add_argument("--http-workers", type=int, default=2, help="gunicorn workers per service")
     parser.add_argument("--phases",
-                        default="noop,paced,max,rejected,rps,viewers,slow,cities,memory,analyst",
-                        help="comma-separated subset of: noop,paced,max,rejected,rps,viewers,"
-                             "slow,cities,memory,analyst")
+                        default="noop,paced,max,rejected,dryrun,rps,viewers,slow,cities,memory,"
+                                "analyst,webhooks",
+                        help="comma-separated subset of: noop,paced,max,rejected,dryrun,rps,"
+                             "viewers,slow,cities,memory,analyst,webhooks")
     parser.add_argument("--retention", type=int, default=60,
                         help="event retention (s) of the memory phase's stack")
     parser.add_argument("--json", type=Path, default=None, help="write raw results here")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from shared.events import EventCodec
+from shared.handlers import hooks as hook_handlers
 from shared.handlers.accept import Limits, Ports, Publisher
 from shared.settings import Settings
 from shared.store.cities import CityStore
 from shared.store.connection import Client
 from shared.store.events_log import EventLog
+from shared.store.feed_stats import FeedStats
+from shared.store.hooks import HookStore
 from shared.store.quota import FeedQuota
 
 
@@ -33,4 +38,10 @@ def accept_ports(settings: Settings, codec: EventCodec, log: EventLog,
                  publisher: Publisher) -> Ports:
     """Return what the accept handler needs, with the per-feed quota on the log's Redis."""
     quota = FeedQuota(log.client, settings.feed_rate_limit, settings.feed_burst)
-    return Ports(codec, log, publisher, quota, limits(settings))
+    hooks = HookStore(log.client)
+
+    def notify_held(entries: list[dict[str, Any]]) -> None:
+        publisher.hooks_deliver(hook_handlers.held(hooks, entries))
+
+    return Ports(codec, log, publisher, quota, limits(settings), FeedStats(log.client),
+                 CityStore(log.client), notify_held)

@@ -17,6 +17,8 @@ TASK_CHUNK = 100  # cities per recompute message: one message per burst, not per
 SWEEP = "aicity.sweep"
 DAILY_TICK = "aicity.daily_tick"
 RANK_BANDS = "aicity.rank_bands"  # debounced: shared/handlers/bands.py
+HOOKS_DISPATCH = "aicity.hooks.dispatch"  # debounced: shared/handlers/hooks.py
+HOOKS_DELIVER = "aicity.hooks.deliver"  # one hook's queued deliveries (HTTP happens here)
 
 
 def make_celery(settings: Settings, main: str = "aicity") -> Celery:
@@ -63,6 +65,15 @@ class Publisher:
     def bands(self) -> None:
         """Queue one rank-band recompute (debounced by the caller, shared/handlers/bands.py)."""
         self.app.send_task(RANK_BANDS)
+
+    def hooks_dispatch(self) -> None:
+        """Queue one webhook dispatch (debounced by the caller, shared/store/hooks.py)."""
+        self.app.send_task(HOOKS_DISPATCH)
+
+    def hooks_deliver(self, hooks: list[str]) -> None:
+        """Queue one delivery task per hook that has deliveries waiting."""
+        for hook in hooks:
+            self.app.send_task(HOOKS_DELIVER, args=[hook])
 
     def sweep(self) -> None:
         """Queue a sweep: every dirty city without a queued recompute gets one."""

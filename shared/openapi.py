@@ -57,7 +57,7 @@ class ItemResultSchema(_Response):
     index = fields.Integer(required=True)
     event_id = fields.String(required=True, allow_none=True)
     status = fields.String(required=True,
-                           metadata={"enum": ["accepted", "duplicate", "rejected"]})
+                           metadata={"enum": ["accepted", "duplicate", "rejected", "held"]})
     errors = fields.Dict(required=True, metadata={
         "description": "field name -> messages naming the rule (nested for data fields)"})
 
@@ -66,13 +66,76 @@ class SubmissionSchema(_Response):
     accepted = fields.Integer(required=True)
     duplicates = fields.Integer(required=True)
     rejected = fields.Integer(required=True)
+    held = fields.Integer(metadata={"description": "stored but held for an operator's review"})
     results = fields.List(fields.Nested(ItemResultSchema), required=True)
+
+
+class ImpactSchema(_Response):
+    city_id = fields.String(required=True)
+    score_before = fields.Float(required=True, allow_none=True, metadata={
+        "description": "the city as the workers will score what is already accepted "
+                       "(null: unranked)"})
+    score_after = fields.Float(required=True, allow_none=True, metadata={
+        "description": "the same with the batch applied, full precision"})
+    rank_before = fields.Integer(required=True, allow_none=True)
+    rank_after = fields.Integer(required=True, allow_none=True)
+    pillars = fields.Dict(required=True, metadata={
+        "description": "pillar code -> [before, after] pillar score",
+        "additionalProperties": {"type": "array", "items": {"type": ["number", "null"]},
+                                 "minItems": 2, "maxItems": 2}})
+
+
+class DryRunSchema(SubmissionSchema):
+    dry_run = fields.Boolean(required=True, metadata={"const": True})
+    impact = fields.List(fields.Nested(ImpactSchema), required=True, allow_none=True,
+                         metadata={"description": (
+                             "per city the batch touches; null when it holds an index.ticked "
+                             "that would move the index date (every city rescored)")})
+    impact_note = fields.String(metadata={"description": "why impact is null"})
+
+
+class FeedCountsSchema(_Response):
+    accepted = fields.Integer(required=True)
+    duplicates = fields.Integer(required=True)
+    rejected = fields.Dict(required=True, metadata={
+        "description": "reason -> count: validation, scope, conflict (an event_id reused)",
+        "additionalProperties": {"type": "integer"}})
+    rejected_total = fields.Integer(required=True)
+    held = fields.Integer(required=True, metadata={
+        "description": "held for review (an implausible jump); released ones are not "
+                       "counted again as accepted"})
+    failed = fields.Integer(required=True, metadata={
+        "description": "accepted but could not be applied (dead-lettered)"})
+
+
+class RejectedItemSchema(_Response):
+    at = fields.String(required=True, metadata={"description": "when it was refused (UTC)"})
+    index = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "its place in the request (null: rejected at an operator's review)"})
+    event_id = fields.String(required=True, allow_none=True)
+    type = fields.String(required=True)
+    errors = fields.Dict(required=True, metadata={
+        "description": "field path -> messages, as in the per-item result"})
+
+
+class FeedReportSchema(_Response):
+    feed = fields.String(required=True)
+    admin = fields.Boolean(required=True)
+    cities = fields.List(fields.String(), required=True, allow_none=True, metadata={
+        "description": "the cities the feed may write (null: every city, an admin feed)"})
+    counts = fields.Dict(required=True, metadata={
+        "description": "last_24h (the current UTC hour and the 23 before it), last_7d (168 "
+                       "hours) and all_time",
+        "additionalProperties": {"$ref": "#/components/schemas/FeedCounts"}})
+    last_accepted_at = fields.String(required=True, allow_none=True)
+    last_rejected = fields.List(fields.Nested(RejectedItemSchema), required=True, metadata={
+        "description": "the latest 50 rejected items, newest first"})
 
 
 class EventStatusSchema(_Response):
     event_id = fields.String(required=True)
     status = fields.String(required=True, metadata={
-        "enum": ["accepted", "applied", "superseded", "failed"]})
+        "enum": ["accepted", "applied", "superseded", "failed", "held", "rejected"]})
     type = fields.String(required=True, allow_none=True)
     city_id = fields.String(required=True, allow_none=True)
     feed = fields.String(allow_none=True, metadata={"description": "the feed that sent it"})
@@ -81,7 +144,8 @@ class EventStatusSchema(_Response):
     ranking_version = fields.Integer(required=True, allow_none=True, metadata={
         "description": "the first ranking that includes it"})
     scored = fields.Boolean(required=True)
-    reason = fields.String(metadata={"description": "why it failed; with status failed"})
+    reason = fields.String(metadata={"description": "why it failed or was rejected at review; "
+                                                    "with status failed or rejected"})
 
 
 class ErrorSchema(_Response):
@@ -90,6 +154,7 @@ class ErrorSchema(_Response):
     retry_after = fields.Integer(metadata={"description": "seconds; with 429 and 503"})
     limit = fields.Integer(metadata={"description": "the batch limit; with 413"})
     cause = fields.String(metadata={"description": "machine-readable cause; with 503"})
+    field = fields.String(metadata={"description": "the query parameter at fault; with 400"})
 
 
 def ecma_pattern(pattern: str) -> str:
@@ -178,6 +243,9 @@ def add_ingest(spec: APISpec, codec: EventCodec,
         "discriminator": {"propertyName": "type", "mapping": variants},
     })
     for name, schema in (("ItemResult", ItemResultSchema), ("Submission", SubmissionSchema),
+                         ("Impact", ImpactSchema), ("DryRun", DryRunSchema),
+                         ("FeedCounts", FeedCountsSchema), ("RejectedItem", RejectedItemSchema),
+                         ("FeedReport", FeedReportSchema),
                          ("EventStatus", EventStatusSchema), ("Error", ErrorSchema)):
         spec.components.schema(name, schema=schema)
     spec.components.security_scheme("feedToken", {"type": "http", "scheme": "bearer"})
@@ -190,7 +258,19 @@ def add_ingest(spec: APISpec, codec: EventCodec,
     spec.path("/v1/events", operations={"post": {
         **where,
         "summary": "Submit one event, a JSON array of events, or NDJSON",
+        "description": (
+            "With `dry_run=true` every check runs as for a real post (validation, bounds, "
+            "scope, the store's id, identity and project rules, the feed's rate limit) but "
+            "nothing is stored and no recompute is queued: the event ids stay unused. The "
+            "answer is 200 (where a real post would say 202) with the same per-item results "
+            "plus `impact`, computed by the workers' own functions from each touched city's "
+            "current state; 403 and 422 carry the same body when every item is refused."),
         "security": [{"feedToken": []}],
+        "parameters": [{"in": "query", "name": "dry_run", "required": False,
+                        "schema": {"type": "string", "enum": ["true", "false", "1", "0"],
+                                   "default": "false"},
+                        "description": "answer what the post would do, store nothing "
+                                       "(any other value: 400 naming dry_run)"}],
         "requestBody": {"required": True, "content": {
             "application/json": {"schema": {"oneOf": [
                 {"$ref": "#/components/schemas/Event"},
@@ -198,11 +278,23 @@ def add_ingest(spec: APISpec, codec: EventCodec,
             "application/x-ndjson": {"schema": {
                 "type": "string", "description": "one Event per line"}}}},
         "responses": {
+            "200": json_body("DryRun", "dry_run=true: what a real post would do, and its "
+                             "impact; nothing stored"),
             "202": json_body("Submission", "stored durably (some items may be rejected)"),
             "403": json_body("Submission", "the feed may write none of the cities"),
             "422": json_body("Submission", "nothing accepted: every item named its errors"),
             **errors},
     }})
+    spec.path("/v1/feed", operations={"get": {
+        **where,
+        "summary": "The calling feed's report: scope, outcome counts, latest rejections",
+        "description": ("Counts of accepted, duplicate, rejected (by reason) and failed "
+                        "events over the last 24 h, 7 days and all time, kept per feed as "
+                        "the outcomes happen; the latest 50 rejected items with their "
+                        "errors; the time of the feed's last accepted event."),
+        "security": [{"feedToken": []}],
+        "responses": {"200": json_body("FeedReport", "the feed's report"),
+                      "401": json_body("Error", "no valid feed token")}}})
     spec.path("/v1/events/{event_id}", operations={"get": {
         **where,
         "summary": "What became of a submission: accepted, applied, superseded or failed",

@@ -11,7 +11,9 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from services.ingest import metrics as m
 from services.ingest.context import IngestContext
 from services.ingest.parsing import BodyError, parse_body, read_body
-from shared.handlers.accept import Throttled, accept
+from shared.handlers.accept import Submission, Throttled, accept
+from shared.handlers.feed_report import feed_report
+from shared.handlers.impact import predict_impact
 from shared.store.feeds import Feed
 
 bp = Blueprint("ingest", __name__)
@@ -39,13 +41,20 @@ def _unauthorized() -> tuple[Response, int]:
     return resp, status
 
 
+_BOOLS = {"true": True, "1": True, "false": False, "0": False}
+
+
 @bp.post("/v1/events")
 def post_events() -> tuple[Response, int] | Response:
-    """Accept one event, an array or NDJSON; 202 only once stored durably."""
+    """Accept one event, an array or NDJSON; 202 only once stored durably (dry_run: 200, nothing stored)."""
     ctx = _ctx()
     feed = _authenticate(ctx)
     if feed is None:
         return _unauthorized()
+    dry_arg = request.args.get("dry_run", "false").lower()
+    if dry_arg not in _BOOLS:
+        return _error(400, "dry_run must be true or false", field="dry_run")
+    dry_run = _BOOLS[dry_arg]
     if (memory := ctx.memory_high()) is not None:  # refuse before storing anything
         retry = ctx.settings.retry_after_seconds
         resp, status = _error(503, f"Redis memory is high ({memory.describe()}): new events are "
@@ -63,12 +72,15 @@ def post_events() -> tuple[Response, int] | Response:
         return _error(413, str(exc), limit=ctx.settings.ingest_max_batch)
     m.BATCH_SIZE.observe(len(items))
     try:
-        result = accept(items, feed, ctx.ports, datetime.now(UTC))
+        result = accept(items, feed, ctx.ports, datetime.now(UTC), dry_run=dry_run)
     except Throttled as exc:
         m.THROTTLED.labels(exc.scope).inc()
         resp, status = _error(429, exc.reason, retry_after=exc.retry_after)
         resp.headers["Retry-After"] = str(exc.retry_after)
         return resp, status
+    if dry_run:
+        m.DRY_RUNS.inc()
+        return jsonify(_dry_body(ctx, result)), result.http_status
     for (kind, outcome), count in Counter(result.outcomes).items():  # one inc per series
         m.EVENTS.labels(kind, outcome).inc(count)
     if result.publish_failed:
@@ -76,10 +88,27 @@ def post_events() -> tuple[Response, int] | Response:
     log.info("batch", extra={"feed": feed.name, "events": len(items),
                              "accepted": result.counts["accepted"],
                              "duplicates": result.counts["duplicate"],
-                             "rejected": result.counts["rejected"], "status": result.http_status})
+                             "rejected": result.counts["rejected"], "held": result.held,
+                             "status": result.http_status})
     body_out = {"accepted": result.counts["accepted"], "duplicates": result.counts["duplicate"],
-                "rejected": result.counts["rejected"], "results": result.results}
+                "rejected": result.counts["rejected"], "held": result.held,
+                "results": result.results}
     return jsonify(body_out), result.http_status
+
+
+def _dry_body(ctx: IngestContext, result: Submission) -> dict[str, object]:
+    body: dict[str, object] = {
+        "dry_run": True, "accepted": result.counts["accepted"],
+        "duplicates": result.counts["duplicate"], "rejected": result.counts["rejected"],
+        "held": result.held, "results": result.results}
+    if result.rebuild:  # a new index date rescores every city: no per-city prediction
+        body["impact"] = None
+        body["impact_note"] = ("the batch moves the index date (index.ticked): every city "
+                               "is rescored, so no per-city impact is predicted")
+    else:
+        body["impact"] = predict_impact(result.accepted, ctx.cities, ctx.ranking,
+                                        ctx.codec.methodology)
+    return body
 
 
 @bp.get("/v1/events/<event_id>")
@@ -93,3 +122,13 @@ def get_event(event_id: str) -> tuple[Response, int] | Response:
     if status is None:
         return _error(404, f"event {event_id[:64]!r} was never accepted from feed {feed.name!r}")
     return jsonify(status)
+
+
+@bp.get("/v1/feed")
+def get_feed() -> tuple[Response, int] | Response:
+    """Report on the calling feed: scope, outcome counts, latest rejections, last accepted."""
+    ctx = _ctx()
+    feed = _authenticate(ctx)
+    if feed is None:
+        return _unauthorized()
+    return jsonify(feed_report(feed, ctx.stats, datetime.now(UTC)))

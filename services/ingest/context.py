@@ -6,17 +6,20 @@ from dataclasses import dataclass, field
 
 import redis
 
-from shared.bootstrap import accept_ports, event_log
+from shared.bootstrap import accept_ports, city_store, event_log
 from shared.events import EventCodec
 from shared.handlers.accept import Ports
 from shared.messaging import Publisher, make_celery
 from shared.methodology import load_methodology
 from shared.ops import redis_readiness
 from shared.settings import Settings
+from shared.store.cities import CityStore
 from shared.store.connection import redis_client
 from shared.store.events_log import EventLog
+from shared.store.feed_stats import FeedStats
 from shared.store.feeds import FeedStore
 from shared.store.health import MemoryProbe, MemoryUse
+from shared.store.ranking import RankingReader
 
 
 @dataclass
@@ -29,6 +32,9 @@ class IngestContext:
     publisher: Publisher = field(init=False)
     ports: Ports = field(init=False)
     memory: MemoryProbe = field(init=False)
+    cities: CityStore = field(init=False)  # read only: the dry run's impact
+    ranking: RankingReader = field(init=False)
+    stats: FeedStats = field(init=False)
 
     def __post_init__(self) -> None:
         self.client = redis_client(self.settings)
@@ -38,6 +44,9 @@ class IngestContext:
         self.publisher = Publisher(make_celery(self.settings, main="aicity-ingest"))
         self.ports = accept_ports(self.settings, self.codec, self.log, self.publisher)
         self.memory = MemoryProbe(self.client)  # INFO memory at most once a second
+        self.cities = city_store(self.client, self.settings)
+        self.ranking = RankingReader(self.client)
+        self.stats = FeedStats(self.client)
 
     def ready(self) -> tuple[bool, dict[str, str]]:
         """Check Redis is reachable and the methodology is loaded."""

@@ -10,7 +10,7 @@ from shared.events import EVENT_TYPES
 from shared.ops import RequestMetrics
 
 OUTCOMES = ("accepted", "duplicate", "rejected_validation", "rejected_scope",
-            "rejected_conflict")
+            "rejected_conflict", "held")
 
 
 class _EventCounter(Counter):
@@ -29,6 +29,8 @@ class _EventCounter(Counter):
 
 
 HTTP = RequestMetrics("aicity_ingest")
+DRY_RUNS = Counter("aicity_ingest_dry_runs_total",
+                   "POST /v1/events?dry_run=true requests answered (nothing stored).")
 EVENTS = _EventCounter(
     "aicity_ingest_events_total",
     "Submitted events by type and outcome (accepted, duplicate, rejected_validation, "

@@ -14,10 +14,12 @@ from celery.signals import worker_ready
 from prometheus_client import start_http_server
 
 from services.scoring import metrics as m
+from services.scoring.hooks import register as register_hook_tasks
 from shared.bootstrap import accept_ports, city_store, event_log
 from shared.events import EventCodec
 from shared.events import daily_tick as tick_event
 from shared.handlers import bands as band_handlers
+from shared.handlers import hooks as hook_handlers
 from shared.handlers import recompute as handlers
 from shared.handlers.accept import SYSTEM_FEED, Ports, accept
 from shared.logs import configure_logging
@@ -34,6 +36,7 @@ from shared.settings import Settings
 from shared.store.bands import BandStore
 from shared.store.cities import CityStore
 from shared.store.connection import redis_client
+from shared.store.hooks import HookStore
 from shared.store.ranking import RankingReader
 
 log = logging.getLogger("aicity.scoring")
@@ -74,6 +77,10 @@ class WorkerContext:
     @cached_property
     def reader(self) -> RankingReader:
         return RankingReader(self.client)
+
+    @cached_property
+    def hooks(self) -> HookStore:
+        return HookStore(self.client)
 
     @cached_property
     def publisher(self) -> Publisher:
@@ -129,6 +136,8 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
         if report.dead:
             m.EVENTS_DEAD_LETTERED.inc(report.dead)
             log.warning("events dead-lettered", extra={"city_id": city, "events": report.dead})
+            ctx.publisher.hooks_deliver(hook_handlers.dead_lettered(
+                ctx.hooks, city, report.dead_letters, now_ms()))
         for lag in report.lags_ms:
             m.ACK_TO_VISIBLE.observe(max(lag, 0) / 1000.0)
         if report.status == "changed":
@@ -153,6 +162,8 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
             "changed": sum(1 for r in reports if r.status == "changed"),
             "ranking_version": max((r.ranking_version for r in reports), default=0),
             "city_id": reports[0].city_id if len(reports) == 1 else None})
+        if any(r.status == "changed" for r in reports) and ctx.hooks.want_dispatch():
+            ctx.publisher.hooks_dispatch()  # one flag check; the HTTP is in other tasks
         full = [r.city_id for r in reports if r.events >= settings.recompute_max_events]
         if full:  # more waiting than one recompute folds in: go round again
             ctx.publisher.recompute(ctx.store.claim_pending(full))
@@ -178,6 +189,9 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
         m.SWEPT.inc(len(cities))
         m.LOG_TRIMMED.inc(ctx.ports.log.trim(now_ms()))
         band_handlers.sweep_bands(ctx.bands, ctx.publisher.bands)
+        ctx.publisher.hooks_deliver(ctx.hooks.due_retries(now_ms()))
+        if ctx.hooks.want_dispatch():  # a lost dispatch message costs one sweep interval
+            ctx.publisher.hooks_dispatch()
         return len(cities)
 
     @app.task(name=RANK_BANDS)
@@ -189,6 +203,8 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
                                       "cities": report.cities, "written": report.written,
                                       "seconds": round(time.perf_counter() - started, 3)})
         return report.ranking_version
+
+    register_hook_tasks(app, ctx)
 
     @worker_ready.connect(weak=False)
     def on_ready(**_: Any) -> None:

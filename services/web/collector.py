@@ -11,6 +11,7 @@ from prometheus_client.registry import Collector
 
 from shared.messaging import QUEUE
 from shared.store.pipeline import read_pipeline_state
+from shared.store.review import ReviewStore
 
 
 class PipelineCollector(Collector):
@@ -18,6 +19,7 @@ class PipelineCollector(Collector):
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
+        self.review = ReviewStore(client)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """Read the pipeline's state from Redis."""
@@ -50,6 +52,13 @@ class PipelineCollector(Collector):
                     "Age of the oldest unscored event (sampled over up to 200 dirty cities).",
                     0.0 if state.oldest_pending_ms is None
                     else max(0.0, time.time() - state.oldest_pending_ms / 1000))
+        held, oldest_held_ms = self.review.stats()
+        yield gauge("aicity_review_held_events", "Events held for review (implausible jumps "
+                    "from scoped feeds) awaiting an operator's release or rejection.", held)
+        yield gauge("aicity_review_oldest_held_age_seconds",
+                    "Age of the oldest event held for review (0 when none is held).",
+                    0.0 if oldest_held_ms is None
+                    else max(0.0, time.time() - oldest_held_ms / 1000))
         yield gauge("aicity_ranking_version", "Ranking version (commits that changed it).",
                     state.ranking_version)
         yield gauge("aicity_ranking_last_update_timestamp_seconds",

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from marshmallow import ValidationError
 
-from shared.events import INDEX_TICKED, Event, EventCodec
+from shared.events import INDEX_TICKED, INDICATOR_OBSERVED, Event, EventCodec, IndicatorObserved
+from shared.jsonfast import compact, loads
+from shared.scoring.normalise import normalise
 from shared.store.events_log import EventLog
 from shared.store.feeds import Feed
 
@@ -35,10 +39,20 @@ class Unparsed:
 class Publisher(Protocol):
     def recompute(self, cities: list[str]) -> None: ...
     def sweep(self) -> None: ...
+    def hooks_deliver(self, hooks: list[str]) -> None: ...
 
 
 class Quota(Protocol):
     def take(self, feed: str, events: int, now_ms: int) -> float: ...
+
+
+class CurrentValues(Protocol):
+    def indicator_values(self, cities: Sequence[str]) -> dict[str, dict[str, float]]: ...
+
+
+class Stats(Protocol):
+    def record(self, feed: str, now_ms: int, counts: Mapping[str, int],
+               rejections: Sequence[dict[str, Any]] = ()) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,10 @@ class Submission:
     outcomes: list[tuple[str, str]]  # (event type, outcome) per item, for metrics
     publish_failed: bool = False
     rebuild: bool = False  # an index.ticked moved the index date: every city is rescored
+    dry_run: bool = False  # nothing was stored: the results say what a real post would do
+    # (event, canonical json) of the items accepted (or, in a dry run, that would be)
+    accepted: list[tuple[Event, str]] = field(default_factory=list)
+    held: int = 0  # items stored but held for review (an implausible jump)
 
 
 @dataclass(frozen=True)
@@ -81,6 +99,10 @@ class Ports:
     publisher: Publisher
     quota: Quota | None = None
     limits: Limits = field(default_factory=Limits)
+    stats: Stats | None = None  # the per-feed report's counters
+    current: CurrentValues | None = None  # cities' current values: implausible jumps are held
+    # Tell the `held` webhooks about events just held (entries as _holds builds them).
+    notify_held: Callable[[list[dict[str, Any]]], None] | None = None
 
 
 def _nested(path: str, message: str) -> dict[str, Any]:
@@ -150,12 +172,62 @@ def _throttle(feed: Feed, events: int, ports: Ports, now: datetime) -> None:
                             max(1, math.ceil(wait)))
 
 
+def _holds(to_store: list[tuple[int, Event]], feed: Feed, ports: Ports, now: datetime
+           ) -> dict[int, str]:
+    """Return, by position in to_store, the held entry of each implausible jump.
+
+    An indicator.observed from a scoped feed whose normalised value differs from the city's
+    current one by more than the methodology's review_jump_points waits for an operator.
+    """
+    if feed.admin or ports.current is None:
+        return {}
+    observed = [(n, e) for n, (_, e) in enumerate(to_store) if e.type == INDICATOR_OBSERVED]
+    if not observed:
+        return {}
+    methodology = ports.codec.methodology
+    values = ports.current.indicator_values(sorted({str(e.city_id) for _, e in observed}))
+    out: dict[int, str] = {}
+    for n, event in observed:
+        data = event.data
+        assert isinstance(data, IndicatorObserved) and event.city_id is not None
+        current = values.get(event.city_id, {}).get(data.indicator)
+        if current is None:
+            continue
+        indicator = methodology.indicator(data.indicator)
+        before, after = normalise(current, indicator), normalise(data.value, indicator)
+        if abs(after - before) > methodology.review_jump_points:
+            out[n] = compact({
+                "event_id": event.event_id, "city_id": event.city_id, "feed": feed.name,
+                "indicator": data.indicator, "current": current, "proposed": data.value,
+                "current_points": before, "proposed_points": after,
+                "occurred_at": event.occurred_at.isoformat(),
+                "held_ms": int(now.timestamp() * 1000), "body": ports.codec.encode(event)})
+    return out
+
+
+def _record(stats: Stats, feed: Feed, now: datetime, items: list[Any],
+            results: list[dict[str, Any]], outcomes: list[tuple[str, str]]) -> None:
+    """Count the batch's outcomes for the feed's report (after the append: a lost count
+    never loses an event) and keep its rejected items with their errors."""
+    at = now.astimezone(UTC).isoformat(timespec="seconds")
+    rejections = [{"at": at, "index": r["index"], "event_id": r["event_id"],
+                   "type": _type(items[r["index"]]), "errors": r["errors"]}
+                  for r in results if r["status"] == "rejected"]
+    try:
+        stats.record(feed.name, int(now.timestamp() * 1000),
+                     Counter(outcome for _, outcome in outcomes), rejections)
+    except Exception:  # noqa: BLE001 - the batch is stored; only its report counts are lost
+        log.warning("feed report counters not updated", exc_info=True)
+
+
 def accept(items: list[Any], feed: Feed, ports: Ports, now: datetime,
-           restore: bool = False) -> Submission:
+           restore: bool = False, dry_run: bool = False) -> Submission:
     """Validate, authorise and store a batch; report each item. Raise Throttled (nothing stored).
 
     restore (an admin replaying an export): removals need no earlier upsert in the store and
     project limits are not checked, since the export holds winners, not the whole history.
+    dry_run: every check runs as for a real post (the store's append script answers what it
+    would do) but nothing is stored and no recompute is queued; a 202 becomes a 200.
     """
     results: list[dict[str, Any]] = [{} for _ in items]
     outcomes: list[tuple[str, str]] = [("", "")] * len(items)
@@ -185,13 +257,18 @@ def accept(items: list[Any], feed: Feed, ports: Ports, now: datetime,
         if isinstance(raw, Unparsed):
             reject(index, None, dict(raw.errors), "rejected_validation", "invalid")
     publish_failed = rebuild = False
+    accepted: list[tuple[Event, str]] = []
     if to_store:
         _throttle(feed, len(to_store), ports, now)
-        stored = ports.log.append(feed.name, feed.admin,
-                                  [(e, ports.codec.encode(e)) for _, e in to_store],
-                                  restore=restore and feed.admin)
+        pairs = [(e, ports.codec.encode(e)) for _, e in to_store]
+        holds = _holds(to_store, feed, ports, now)
+        extra: dict[str, Any] = {"holds": holds} if holds else {}
+        if dry_run:
+            extra["dry_run"] = True
+        stored = ports.log.append(feed.name, feed.admin, pairs,
+                                  restore=restore and feed.admin, **extra)
         rebuild = stored.rebuild
-        for (index, event), code in zip(to_store, stored.codes):
+        for (index, event), code, pair in zip(to_store, stored.codes, pairs):
             if code in _REFUSALS:
                 outcome, path, message = _REFUSALS[code]
                 project = getattr(event.data, "project_id", None)
@@ -200,23 +277,34 @@ def accept(items: list[Any], feed: Feed, ports: Ports, now: datetime,
                        outcome, event.type)
                 results[index]["event_id"] = event.event_id
                 continue
-            status = "accepted" if code == "a" else "duplicate"
+            status = {"a": "accepted", "h": "held"}.get(code, "duplicate")
+            if code == "a":
+                accepted.append(pair)
             results[index] = {"index": index, "event_id": event.event_id, "status": status,
                               "errors": {}}
             outcomes[index] = (event.type, status)
         try:  # the events are stored: a lost trigger costs latency (the sweeper), never data
-            ports.publisher.recompute(stored.enqueue)
-            if stored.rebuild:
-                ports.publisher.sweep()
+            if not dry_run:
+                ports.publisher.recompute(stored.enqueue)
+                if stored.rebuild:
+                    ports.publisher.sweep()
+                now_held = [loads(holds[n]) for n, code in enumerate(stored.codes)
+                            if code == "h" and n in holds]
+                if now_held and ports.notify_held is not None:
+                    ports.notify_held(now_held)
         except Exception:  # noqa: BLE001 - any broker failure, after the durable append
             publish_failed = True
             log.warning("recompute not queued; the sweeper will", exc_info=True)
     counts = {s: sum(1 for r in results if r["status"] == s)
               for s in ("accepted", "duplicate", "rejected")}
-    if counts["accepted"] or not counts["rejected"]:
-        http_status = 202
+    held = sum(1 for r in results if r["status"] == "held")
+    if not dry_run and ports.stats is not None:
+        _record(ports.stats, feed, now, items, results, outcomes)
+    if counts["accepted"] or held or not counts["rejected"]:
+        http_status = 200 if dry_run else 202
     elif all(o == "rejected_scope" for _, o in outcomes):
         http_status = 403
     else:
         http_status = 422
-    return Submission(http_status, counts, results, outcomes, publish_failed, rebuild)
+    return Submission(http_status, counts, results, outcomes, publish_failed, rebuild,
+                      dry_run, accepted, held)

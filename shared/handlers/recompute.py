@@ -34,6 +34,7 @@ class RecomputeReport:
     new_rank: int | None = None
     lags_ms: list[int] = field(default_factory=list)
     error: str | None = None  # status "failed": why the city could not be scored
+    dead_letters: list[tuple[str, str]] = field(default_factory=list)  # (event id, reason)
 
 
 def card_of(result: CityResult) -> dict[str, object]:
@@ -157,6 +158,7 @@ def recompute_cities(
                 superseded=item.superseded, dead=item.dead, conflicts=conflicts.get(city, 0),
                 ranking_version=outcome.ranking_version, old_rank=outcome.old_rank,
                 new_rank=outcome.new_rank, lags_ms=[done - a for a in item.acks],
+                dead_letters=list(item.commit.dead),
             )
     for city in todo:
         reports[city] = RecomputeReport(city, "conflict", conflicts=conflicts.get(city, 0))

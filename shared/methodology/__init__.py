@@ -16,6 +16,7 @@ from typing import Any
 DEFAULT_VERSION = "2025.2"
 METHODOLOGY_DIR = Path(__file__).resolve().parent
 DEFAULT_STALE_AFTER_DAYS = 365  # a version without stale_after_days gets this
+DEFAULT_REVIEW_JUMP_POINTS = 50.0  # a version without review_jump_points gets this
 # The adoption measures shared.scoring.measures can derive from project records; a version
 # names the ones it uses. public_private_mix and scaled_share are ratios (2025.1);
 # minority_side_deployed and scaled_projects are the counts that replace them in 2025.2.
@@ -112,6 +113,9 @@ class Methodology:
     projects: ProjectVocabulary
     # Data older than this many days before the index date is stale (badge, ?fresh=true).
     stale_after_days: int = DEFAULT_STALE_AFTER_DAYS
+    # A non-admin indicator.observed whose normalised value moves the city's current one by
+    # more than this many points (0-100 scale) is held for review.
+    review_jump_points: float = DEFAULT_REVIEW_JUMP_POINTS
     _by_code: dict[str, Indicator] = field(default_factory=dict, compare=False, repr=False)
 
     def indicator(self, code: str) -> Indicator:
@@ -148,6 +152,7 @@ class Methodology:
             "base_date": self.base_date.isoformat(),
             "speed_window_days": self.speed_window_days,
             "stale_after_days": self.stale_after_days,
+            "review_jump_points": self.review_jump_points,
             "pillars": [p.__dict__ for p in self.pillars],
             "indicators": [i.__dict__ for i in self.indicators],
             "projects": {k: list(v) for k, v in self.projects.__dict__.items()},
@@ -232,10 +237,11 @@ def _validated(raw: dict[str, Any]) -> Methodology:
     known = {
         "version", "title", "coverage_threshold", "aggregation", "base_date",
         "speed_window_days", "pillars", "indicators", "projects", "stale_after_days",
+        "review_jump_points",
     }
     unknown = sorted(set(raw) - known)
     _require(not unknown, f"methodology.{unknown[0] if unknown else ''}", "unknown field")
-    for key in sorted(known - {"stale_after_days"}):  # optional, with a default
+    for key in sorted(known - {"stale_after_days", "review_jump_points"}):  # optional
         _require(key in raw, f"methodology.{key}", "missing required field")
     version = raw["version"]
     _require(isinstance(version, str) and bool(version), "methodology.version", "must be a string")
@@ -263,6 +269,9 @@ def _validated(raw: dict[str, Any]) -> Methodology:
         "methodology.stale_after_days",
         "must be a positive integer",
     )
+    jump = _number(raw.get("review_jump_points", DEFAULT_REVIEW_JUMP_POINTS),
+                   "methodology.review_jump_points")
+    _require(0 < jump <= 100, "methodology.review_jump_points", "must be in (0, 100]")
 
     pillars: list[Pillar] = []
     for n, rp in enumerate(_tables(raw["pillars"], "pillars")):
@@ -354,8 +363,8 @@ def _validated(raw: dict[str, Any]) -> Methodology:
     return Methodology(
         version=version, title=str(raw["title"]), coverage_threshold=threshold,
         aggregation=aggregation, base_date=base, speed_window_days=window,
-        stale_after_days=stale_after, pillars=tuple(pillars), indicators=tuple(indicators),
-        projects=vocabulary,
+        stale_after_days=stale_after, review_jump_points=float(jump), pillars=tuple(pillars),
+        indicators=tuple(indicators), projects=vocabulary,
         _by_code={i.code: i for i in indicators},
     )
 

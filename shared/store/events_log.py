@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -77,25 +77,31 @@ class EventLog:
         self._append = client.register_script(lua.APPEND)
 
     def append(self, feed: str, admin: bool, events: Sequence[tuple[Event, str]],
-               restore: bool = False) -> AppendResult:
+               restore: bool = False, dry_run: bool = False,
+               holds: Mapping[int, str] | None = None, release: bool = False) -> AppendResult:
         """Store (event, canonical json) pairs in one atomic step; only then may ingest say 202.
 
         Each event is checked inside the same step: its id against earlier submissions
         (content and feed), the feed's right to the city, project removals against the
-        city's projects, identity changes against the admin-set identity.
+        city's projects, identity changes against the admin-set identity. dry_run: the
+        same script answers what it would do and writes nothing (no cities to enqueue).
+        holds: index in events -> the held entry's JSON, for events held for review (code
+        'h'); release: the events were held and an operator releases them ('x' if not held).
         """
+        holds = holds or {}
         args: list[Any] = [self.pending_ttl, len(events), feed,
                            "R" if restore else "1" if admin else "0",
-                           self.retention_seconds, self.max_projects]
-        for event, body in events:
+                           self.retention_seconds, self.max_projects, "1" if dry_run else "0"]
+        for n, (event, body) in enumerate(events):
             op, oparg = _op(event)
+            review = ["L" if release else "H" if n in holds else "", holds.get(n, "")]
             if event.type == INDEX_TICKED:
                 args += [K.event(event.event_id), "", body, content_hash(body),
                          "|".join(event.version), event.data.date.isoformat(),  # type: ignore[union-attr]
-                         op, oparg]
+                         op, oparg, *review]
             else:  # the version matters to the script only for a city's identity
                 args += [K.event(event.event_id), event.city_id, body, content_hash(body),
-                         "|".join(event.version) if op == "C" else "", "", op, oparg]
+                         "|".join(event.version) if op == "C" else "", "", op, oparg, *review]
         codes, rebuild, enqueue = self._append(keys=[], args=args)
         return AppendResult(codes, rebuild == "1", list(enqueue))
 
@@ -135,7 +141,8 @@ class EventLog:
         accepted: stored, not yet folded into its city; applied: folded in and still the
         winning entry for its indicator, project or profile; superseded: folded in, but a
         later event (by occurred_at, then event_id) holds that place; failed: it could not be
-        applied (dead-lettered, `reason` says why). ranking_version is the first ranking that
+        applied (dead-lettered, `reason` says why); held: waiting for an operator's review;
+        rejected: refused at review (`reason` says why). ranking_version is the first ranking that
         includes it (null once older than the last 1,000 commits).
         """
         eid = event_id.lower()
@@ -145,6 +152,13 @@ class EventLog:
         city, log_id, position_text, _, sender, *rest = record.split("|", 6)
         if feed is not None and sender != feed:
             return None
+        if log_id == "held":  # held for review: 'held', or 'rejected' with the reason
+            held = {"event_id": eid, "type": INDICATOR_OBSERVED, "city_id": city,
+                    "log_id": "", "accepted_at_ms": int(position_text), "status": rest[0],
+                    "scored": False, "ranking_version": None, "feed": sender}
+            if rest[0] == "rejected":
+                held["reason"] = rest[1] if len(rest) > 1 else None
+            return held
         rows = self.client.xrange(K.LOG, min=log_id, max=log_id)
         event = loads(rows[0][1]["e"]) if rows else {}
         out: dict[str, Any] = {

@@ -90,3 +90,38 @@ def feed_backlog(feed: str) -> str:
 def feed_quota(feed: str) -> str:
     """Return the token bucket (events/s) of a feed."""
     return f"aicity:quota:{feed}"
+
+# Webhooks (shared/store/hooks.py)
+HOOKS = "aicity:hooks"  # hash: hook id -> JSON {url, on, cities, min_move, secret, enabled, ...}
+HOOKS_CURSOR = "aicity:hooks:cursor"  # string: last change stream id the dispatcher handled
+HOOKS_DISPATCH = "aicity:hooks:dispatch"  # flag (SET NX PX): a dispatch message is queued
+HOOKS_RETRY = "aicity:hooks:retry"  # zset: delivery JSON -> due time (ms), drained by the sweeper
+
+
+def hook_queue(hook: str) -> str:
+    """Return the bounded list of a hook's deliveries waiting to be sent."""
+    return f"aicity:hook:queue:{hook}"
+
+
+def hook_log(hook: str) -> str:
+    """Return the capped list of a hook's delivery attempts, newest first."""
+    return f"aicity:hook:log:{hook}"
+
+
+def hook_dropped(hook: str) -> str:
+    """Return the count of a hook's deliveries dropped because its queue was full."""
+    return f"aicity:hook:dropped:{hook}"
+
+
+def feed_stats(feed: str, hour: int | str) -> str:
+    """Return a feed's outcome counters for one UTC hour (epoch hours; 'all': all time)."""
+    return f"aicity:feedstats:{hour}:{feed}"
+
+
+def feed_rejections(feed: str) -> str:
+    """Return the capped list of a feed's latest rejected items (JSON, newest first)."""
+    return f"aicity:feed-rejections:{feed}"
+
+
+HELD = "aicity:held"  # hash: event id -> JSON of an event held for review (body, feed, values)
+HELD_SINCE = "aicity:held:since"  # zset: event id -> ms it was held (the oldest one's age)

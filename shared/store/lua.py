@@ -5,14 +5,23 @@ keys are not declared), which the README notes: a cluster needs hash-tagged keys
 """
 
 from shared.store import keys as K
+from shared.store.feed_stats import BUCKET_TTL, HOUR_MS
+
+_FEED_STATS_HOUR = K.feed_stats("", "").removesuffix(":")  # + hour .. ':' .. feed
 
 # ARGV: 1 pending_ttl, 2 n, 3 feed name, 4 admin '1', scoped '0' or restore 'R' (an admin
 # replaying an export: removals and project limits are not checked), 5 retention seconds
-# (0: records kept), 6 max projects per city, then per event (8 each): its submission key,
+# (0: records kept), 6 max projects per city, 7 dry run '1' (answer what the append would
+# do and write nothing: effects within the batch are tracked in Lua tables) or '0', then per
+# event (10 each): its submission key,
 # city ('' for a tick), canonical json, content hash, version ('utc|event_id', only for a
 # tick or a city upsert), tick date ('' unless tick), op ('P' project upsert, 'R' project
 # removal, 'C' city upsert, '' other), op argument (the project id, or the city's identity
-# 'name<US>country<US>region').
+# 'name<US>country<US>region'), review ('' none, 'H' hold it for review, 'L' release a held
+# event), the held entry's JSON (with 'H').
+# A held event is stored in the held hash, its record (no expiry while held) reads
+# 'city|held|<ms held>|hash|feed|held'; it reaches no log, inbox or score until released
+# ('L': it must still be held, then it is appended like any accepted event).
 # A city's inbox holds two elements per event: '<log id> <feed>' (the log id's
 # milliseconds are the ack time) and the json. A submission record is one string (see
 # keys.event): one SET with its expiry, smaller than a hash.
@@ -20,31 +29,54 @@ from shared.store import keys as K
 # 'd' duplicate (same id, same content, same feed), 'r' id reused with other content or by
 # another feed, 'n' city does not exist (only admin feeds create cities), 'u' removal of a
 # project the city never had, 'i' a non-admin change of name/country/region, 'l' the
-# city's project limit reached.
+# city's project limit reached, 'h' held for review, 'x' release of an event not held.
 APPEND = f"""
 local ttl, n, feed, admin = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4] ~= '0'
 local restore = ARGV[4] == 'R'
 local retention, max_projects = tonumber(ARGV[5]), tonumber(ARGV[6])
+local dry = ARGV[7] == '1'
+local shadow_rec, shadow_member, shadow_card = {{}}, {{}}, {{}}  -- dry run: the batch's writes
+local shadow_tick = nil
 local suffix = ' ' .. feed
 local status, order, touched = {{}}, {{}}, {{}}
 local rebuild, city_events = '0', 0
 local base = {{}}  -- per city: events consumed so far, to number each new event
 local known = {{}}  -- per city: exists (for non-admin feeds)
 local function record(key, value)
-  if retention > 0 then
+  if dry then
+    shadow_rec[key] = value
+  elseif retention > 0 then
     redis.call('SET', key, value, 'EX', retention)
   else
     redis.call('SET', key, value)
   end
 end
-local i = 7
+local function is_member(pkey, member)
+  if shadow_member[pkey .. '\0' .. member] then return true end
+  return redis.call('SISMEMBER', pkey, member) == 1
+end
+local function add_member(pkey, member)
+  if dry then
+    if not is_member(pkey, member) then
+      shadow_member[pkey .. '\0' .. member] = true
+      shadow_card[pkey] = (shadow_card[pkey] or 0) + 1
+    end
+  else
+    redis.call('SADD', pkey, member)
+  end
+end
+local ev_prefix = {len(K.event(""))}
+local i = 8
 for k = 1, n do
   local key, city, body, hash = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local ver, tickdate, op, oparg = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
-  i = i + 8
+  local review, held_json = ARGV[i + 8], ARGV[i + 9]
+  i = i + 10
   local verdict = nil
-  local prev = redis.pcall('GET', key)
-  if type(prev) == 'table' then
+  local prev = shadow_rec[key] or redis.pcall('GET', key)
+  if review == 'L' then
+    if type(prev) ~= 'string' or string.sub(prev, -5) ~= '|held' then verdict = 'x' end
+  elseif type(prev) == 'table' then
     verdict = 'd'  -- a record of an older format (a hash): that id is taken
   elseif prev then
     local _, _, phash, pfeed = string.find(prev, '^[^|]*|[^|]*|[^|]*|([^|]*)|([^|]*)')
@@ -59,24 +91,25 @@ for k = 1, n do
     if not verdict and op ~= '' then
       if op == 'R' then
         if restore then
-          redis.call('SADD', '{K.city_projects("")}' .. city, oparg)
-        elseif redis.call('SISMEMBER', '{K.city_projects("")}' .. city, oparg) == 0 then
+          add_member('{K.city_projects("")}' .. city, oparg)
+        elseif not is_member('{K.city_projects("")}' .. city, oparg) then
           verdict = 'u'
         end
       elseif op == 'P' then
         local pkey = '{K.city_projects("")}' .. city
-        if redis.call('SISMEMBER', pkey, oparg) == 0 then
-          if (not restore) and redis.call('SCARD', pkey) >= max_projects then
+        if not is_member(pkey, oparg) then
+          local card = redis.call('SCARD', pkey) + (shadow_card[pkey] or 0)
+          if (not restore) and card >= max_projects then
             verdict = 'l'
           else
-            redis.call('SADD', pkey, oparg)
+            add_member(pkey, oparg)
           end
         end
       elseif op == 'C' then
         local ikey = '{K.city_identity("")}' .. city
         if admin then
           local cur = redis.call('HGET', ikey, 'v')
-          if (not cur) or cur < ver then
+          if ((not cur) or cur < ver) and not dry then
             redis.call('HSET', ikey, 'v', ver, 'id', oparg)
           end
         elseif redis.call('HGET', ikey, 'id') ~= oparg then
@@ -87,8 +120,31 @@ for k = 1, n do
   end
   if verdict then
     status[k] = verdict
+  elseif dry then
+    status[k] = review == 'H' and 'h' or 'a'
+    record(key, '|||' .. hash .. '|' .. feed)
+    if city == '' then
+      local cur = shadow_tick or redis.call('HGET', '{K.INDEX}', 'tick')
+      if (not cur) or cur < ver then
+        shadow_tick = ver
+        rebuild = '1'
+      end
+    end
+  elseif review == 'H' then
+    status[k] = 'h'
+    local t = redis.call('TIME')
+    local held_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    local eid = string.sub(key, ev_prefix + 1)
+    redis.call('SET', key, city .. '|held|' .. held_ms .. '|' .. hash .. '|' .. feed .. '|held')
+    redis.call('HSET', '{K.HELD}', eid, held_json)
+    redis.call('ZADD', '{K.HELD_SINCE}', held_ms, eid)
   else
     status[k] = 'a'
+    if review == 'L' then
+      local eid = string.sub(key, ev_prefix + 1)
+      redis.call('HDEL', '{K.HELD}', eid)
+      redis.call('ZREM', '{K.HELD_SINCE}', eid)
+    end
     local sid = redis.call('XADD', '{K.LOG}', '*', 'e', body)
     if city ~= '' then
       if not base[city] then
@@ -114,6 +170,7 @@ for k = 1, n do
     end
   end
 end
+if dry then return {{table.concat(status), rebuild, {{}}}} end
 if city_events > 0 then
   redis.call('INCRBY', '{K.BACKLOG}', city_events)
   redis.call('INCRBY', '{K.feed_backlog("")}' .. feed, city_events)
@@ -211,6 +268,13 @@ for d = 1, ndead do
   local key, reason = ARGV[j + 2 * d - 1], ARGV[j + 2 * d]
   local rec = redis.pcall('GET', key)
   if type(rec) == 'string' then
+    local sender = string.match(rec, '^[^|]*|[^|]*|[^|]*|[^|]*|([^|]*)')
+    if sender and sender ~= '' then  -- the feed's report counts it as failed
+      local hkey = '{_FEED_STATS_HOUR}' .. math.floor(tonumber(ARGV[11]) / {HOUR_MS}) .. ':' .. sender
+      redis.call('HINCRBY', hkey, 'failed', 1)
+      redis.call('EXPIRE', hkey, {BUCKET_TTL})
+      redis.call('HINCRBY', '{K.feed_stats("", "all")}' .. sender, 'failed', 1)
+    end
     local left = redis.call('PTTL', key)
     if left > 0 then
       redis.call('SET', key, rec .. '|failed|' .. reason, 'PX', left)
@@ -282,4 +346,32 @@ if tonumber(ARGV[1]) < cur then return 0 end
 redis.call('SET', '{K.BANDS}', ARGV[2])
 redis.call('HSET', '{K.INDEX}', 'bands', ARGV[1])
 return 1
+"""
+
+# Reject held events. ARGV: 1 retention seconds (0: records kept), 2 reason, then event ids.
+# Each still held gets its record marked 'rejected' with the reason and leaves the held set;
+# returns, per id, its held entry's JSON or '' (not held: released, rejected or unknown).
+REVIEW_REJECT = f"""
+local retention, reason = tonumber(ARGV[1]), ARGV[2]
+local out = {{}}
+for a = 3, #ARGV do
+  local eid = ARGV[a]
+  local key = '{K.event("")}' .. eid
+  local entry = redis.call('HGET', '{K.HELD}', eid)
+  local rec = redis.pcall('GET', key)
+  if entry and type(rec) == 'string' and string.sub(rec, -5) == '|held' then
+    local value = string.sub(rec, 1, -5) .. 'rejected|' .. reason
+    if retention > 0 then
+      redis.call('SET', key, value, 'EX', retention)
+    else
+      redis.call('SET', key, value)
+    end
+    redis.call('HDEL', '{K.HELD}', eid)
+    redis.call('ZREM', '{K.HELD_SINCE}', eid)
+    out[#out + 1] = entry
+  else
+    out[#out + 1] = ''
+  end
+end
+return out
 """

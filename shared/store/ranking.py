@@ -63,6 +63,11 @@ class RankingReader:
             rows.append(row)
         return int(version or 0), rows
 
+    def scores(self) -> list[tuple[str, float]]:
+        """Return every ranked city's overall score at full precision."""
+        return [(c, float(v)) for c, v in self.client.zrange(K.RANK_OVERALL, 0, -1,
+                                                             withscores=True)]
+
     def unranked(self) -> list[dict[str, str]]:
         """Return cities without an overall score and why, by city id."""
         return [{"city_id": c, "reason": r} for c, r in sorted(self.client.hgetall(K.UNRANKED).items())]

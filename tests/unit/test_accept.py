@@ -34,9 +34,21 @@ class FakeLog:
     total_backlog: int = 0
     backlogs: dict[str, int] = field(default_factory=dict)
     client: Any = None
+    held: set[str] = field(default_factory=set)
 
     def append(self, feed: str, admin: bool, events: list[tuple[Event, str]],
-               restore: bool = False) -> AppendResult:
+               restore: bool = False, dry_run: bool = False, holds: Any = None
+               ) -> AppendResult:
+        if holds:
+            self.held.update(holds.values())
+            self.codes.update({events[n][0].event_id: "h" for n in holds})
+        if dry_run:  # answer as a real append would, remember nothing
+            seen = set(self.seen)
+            out = ""
+            for event, _ in events:
+                out += self.codes.get(event.event_id) or ("d" if event.event_id in seen else "a")
+                seen.add(event.event_id)
+            return AppendResult(out, False, [])
         self.appended.append((feed, admin, list(events)))
         out = ""
         for event, _ in events:
@@ -64,6 +76,9 @@ class FakePublisher:
         self.sent.append(cities)
 
     def sweep(self) -> None:
+        pass
+
+    def hooks_deliver(self, hooks: list[str]) -> None:
         pass
 
 
@@ -182,3 +197,60 @@ def test_nothing_valid_is_throttled_or_stored(ports: Ports) -> None:
     ports.quota.wait = 5.0  # type: ignore[union-attr]
     result = accept([{"event_id": "x"}], SEOUL, ports, NOW)
     assert result.http_status == 422 and ports.log.appended == []  # type: ignore[attr-defined]
+
+
+def test_a_dry_run_answers_200_stores_nothing_and_queues_nothing(ports: Ports) -> None:
+    e = indicator("seoul", CODE, 5)
+    result = accept([e, dict(e), indicator("busan", CODE, 5)], SEOUL, ports, NOW, dry_run=True)
+    assert result.http_status == 200 and result.dry_run
+    assert [r["status"] for r in result.results] == ["accepted", "duplicate", "rejected"]
+    assert [ev.event_id for ev, _ in result.accepted] == [e["event_id"]]
+    assert ports.log.appended == [] and ports.publisher.sent == []  # type: ignore[attr-defined]
+    real = accept([e], SEOUL, ports, NOW)  # the id stays usable
+    assert real.http_status == 202 and real.counts["accepted"] == 1
+
+
+@dataclass
+class FakeStats:
+    recorded: list[tuple[str, dict[str, int], list[dict[str, Any]]]] = field(default_factory=list)
+
+    def record(self, feed: str, now_ms: int, counts: Any, rejections: Any = ()) -> None:
+        self.recorded.append((feed, dict(counts), list(rejections)))
+
+
+def test_outcomes_are_counted_for_the_feed_report_but_not_in_a_dry_run(ports: Ports) -> None:
+    ports.stats = stats = FakeStats()
+    e = indicator("seoul", CODE, 5)
+    batch = [e, dict(e), indicator("busan", CODE, 5), {"type": "nope"}]
+    accept(batch, SEOUL, ports, NOW, dry_run=True)
+    assert stats.recorded == []
+    accept(batch, SEOUL, ports, NOW)
+    [(feed, counts, rejections)] = stats.recorded
+    assert feed == "seoul-feed"
+    assert counts == {"accepted": 1, "duplicate": 1, "rejected_scope": 1,
+                      "rejected_validation": 1}
+    assert [(r["index"], r["type"]) for r in rejections] == [(2, "indicator.observed"),
+                                                              (3, "nope")]
+
+
+@dataclass
+class FakeCurrent:
+    values: dict[str, dict[str, float]]
+
+    def indicator_values(self, cities: Any) -> dict[str, dict[str, float]]:
+        return {c: self.values.get(c, {}) for c in cities}
+
+
+def test_a_scoped_feeds_implausible_jump_is_held_an_admins_is_not(ports: Ports) -> None:
+    ports.current = FakeCurrent({"seoul": {CODE: 25_000.0}})  # ~94 points (log scale)
+    near = indicator("seoul", CODE, 20_000)  # ~92 points: accepted
+    far = indicator("seoul", CODE, 1)  # ~6 points: an 87-point jump, over 40
+    new = indicator("seoul", "talent.ai_graduates", 1)  # no current value: nothing to compare
+    result = accept([near, far, new], SEOUL, ports, NOW)
+    assert [r["status"] for r in result.results] == ["accepted", "held", "accepted"]
+    assert result.http_status == 202 and result.held == 1
+    assert result.outcomes[1] == ("indicator.observed", "held")
+    [entry] = ports.log.held  # type: ignore[attr-defined]
+    assert '"current":25000.0' in entry and '"proposed":1.0' in entry
+    admin = accept([indicator("seoul", CODE, 2)], ADMIN, ports, NOW)
+    assert admin.results[0]["status"] == "accepted"

@@ -96,7 +96,7 @@ def mutations(raw: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 def test_the_ingest_document_is_valid_openapi(ingest_doc: dict[str, Any]) -> None:
     validate(copy.deepcopy(ingest_doc))
     assert ingest_doc["openapi"].startswith("3.1")
-    assert set(ingest_doc["paths"]) == {"/v1/events", "/v1/events/{event_id}"}
+    assert set(ingest_doc["paths"]) == {"/v1/events", "/v1/events/{event_id}", "/v1/feed"}
 
 
 def test_the_web_document_is_valid_openapi(web_doc: dict[str, Any]) -> None:

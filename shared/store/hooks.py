@@ -1,0 +1,234 @@
+"""Webhooks: subscriptions, the dispatcher's cursor on the change stream, per-hook queues,
+scheduled retries and delivery logs.
+
+The signing secret is stored as given (the worker must sign with it), unlike feed tokens.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from shared.events import SLUG_RE
+from shared.store import keys as K
+from shared.store.connection import Client
+
+HOOK_TYPES = ("rank_change", "score_change", "failed", "held")
+QUEUE_MAX = 1000  # deliveries waiting per hook; past it the oldest is dropped (counted)
+LOG_MAX = 200  # delivery attempts kept per hook
+
+# Hand the dispatcher's batch to the hooks' queues, only if nobody moved the cursor first
+# (two dispatchers never enqueue one change twice). ARGV: 1 cursor read, 2 new cursor,
+# 3 queue max, then (hook id, delivery JSON) pairs. Returns the hook ids that got work.
+_ENQUEUE = f"""
+local cur = redis.call('GET', '{K.HOOKS_CURSOR}') or '0-0'
+if cur ~= ARGV[1] then return false end
+redis.call('SET', '{K.HOOKS_CURSOR}', ARGV[2])
+local max, touched, seen = tonumber(ARGV[3]), {{}}, {{}}
+for i = 4, #ARGV, 2 do
+  local hook = ARGV[i]
+  local q = '{K.hook_queue("")}' .. hook
+  local len = redis.call('RPUSH', q, ARGV[i + 1])
+  if len > max then
+    redis.call('LTRIM', q, len - max, -1)
+    redis.call('INCRBY', '{K.hook_dropped("")}' .. hook, len - max)
+  end
+  if not seen[hook] then seen[hook] = true; touched[#touched + 1] = hook end
+end
+return touched
+"""
+
+# Push deliveries onto hooks' bounded queues (no cursor: dead letters come from commits).
+# ARGV: 1 queue max, then (hook id, delivery JSON) pairs.
+_PUSH = f"""
+local max = tonumber(ARGV[1])
+for i = 2, #ARGV, 2 do
+  local q = '{K.hook_queue("")}' .. ARGV[i]
+  local len = redis.call('RPUSH', q, ARGV[i + 1])
+  if len > max then
+    redis.call('LTRIM', q, len - max, -1)
+    redis.call('INCRBY', '{K.hook_dropped("")}' .. ARGV[i], len - max)
+  end
+end
+return 1
+"""
+
+# Move due retries back to the front of their (still enabled) hooks' queues. ARGV: 1 now (ms).
+_DUE = f"""
+local due = redis.call('ZRANGEBYSCORE', '{K.HOOKS_RETRY}', '-inf', ARGV[1], 'LIMIT', 0, 1000)
+local touched, seen = {{}}, {{}}
+for _, item in ipairs(due) do
+  redis.call('ZREM', '{K.HOOKS_RETRY}', item)
+  local hook = cjson.decode(item)['hook']
+  local raw = redis.call('HGET', '{K.HOOKS}', hook)
+  if raw and cjson.decode(raw)['enabled'] then  -- deleted or disabled since: dropped
+    redis.call('LPUSH', '{K.hook_queue("")}' .. hook, item)
+    if not seen[hook] then seen[hook] = true; touched[#touched + 1] = hook end
+  end
+end
+return touched
+"""
+
+# Set the dispatch flag if any hook exists: 1 means "send a dispatch message".
+_WANT_DISPATCH = f"""
+if redis.call('HLEN', '{K.HOOKS}') == 0 then return 0 end
+if redis.call('SET', '{K.HOOKS_DISPATCH}', '1', 'NX', 'PX', ARGV[1]) then return 1 end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Hook:
+    id: str
+    url: str
+    on: str
+    cities: list[str] | None
+    min_move: float
+    secret: str
+    enabled: bool = True
+    created_at: float = 0.0
+    disabled_reason: str = ""
+
+    def public(self) -> dict[str, Any]:
+        """Return the hook without its secret."""
+        out = asdict(self)
+        out.pop("secret")
+        return out
+
+
+def new_secret() -> str:
+    """Return a Standard Webhooks signing secret: 'whsec_' + base64 of 24 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode("ascii")
+
+
+class HookStore:
+    """Create, list and delete hooks; queue, retry and log their deliveries."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self._enqueue = client.register_script(_ENQUEUE)
+        self._due = client.register_script(_DUE)
+        self._push = client.register_script(_PUSH)
+        self._want = client.register_script(_WANT_DISPATCH)
+
+    def create(self, url: str, on: str, cities: list[str] | None, min_move: float) -> Hook:
+        """Store a new hook and return it (with its secret, shown to the operator once)."""
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"hook url {url!r}: must be http:// or https://")
+        if on not in HOOK_TYPES:
+            raise ValueError(f"--on {on!r}: one of {', '.join(HOOK_TYPES)}")
+        for city in cities or []:
+            if not SLUG_RE.match(city):
+                raise ValueError(f"city {city!r}: must be a lowercase slug")
+        if min_move < 0:
+            raise ValueError("--min-move must be >= 0")
+        hook = Hook("hk_" + uuid.uuid4().hex[:16], url, on,
+                    sorted(set(cities)) if cities else None, float(min_move), new_secret(),
+                    created_at=time.time())
+        # New hooks hear changes from now on, not the retained history.
+        last = self.client.xrevrange(K.CHANGES, count=1)
+        self.client.set(K.HOOKS_CURSOR, last[0][0] if last else "0-0", nx=True)
+        self.client.hset(K.HOOKS, hook.id, json.dumps(asdict(hook)))
+        return hook
+
+    def get(self, hook_id: str) -> Hook | None:
+        """Return a hook, or None."""
+        raw = self.client.hget(K.HOOKS, hook_id)
+        return None if raw is None else Hook(**json.loads(raw))
+
+    def all(self) -> list[Hook]:
+        """Return every hook, by id."""
+        return [Hook(**json.loads(raw)) for _, raw in sorted(self.client.hgetall(K.HOOKS).items())]
+
+    def delete(self, hook_id: str) -> bool:
+        """Delete a hook with its queue, log and counters; return False if there was none."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hdel(K.HOOKS, hook_id)
+        pipe.delete(K.hook_queue(hook_id), K.hook_log(hook_id), K.hook_dropped(hook_id))
+        return bool(pipe.execute()[0])
+
+    def disable(self, hook_id: str, reason: str) -> None:
+        """Mark a hook disabled (e.g. its receiver answered 410) and drop its queue."""
+        hook = self.get(hook_id)
+        if hook is None:
+            return
+        record = asdict(hook) | {"enabled": False, "disabled_reason": reason}
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(K.HOOKS, hook_id, json.dumps(record))
+        pipe.delete(K.hook_queue(hook_id))
+        pipe.execute()
+
+    def want_dispatch(self, debounce_ms: int = 1000) -> bool:
+        """Set the dispatch flag if hooks exist and none is queued; True: send one."""
+        return bool(self._want(args=[debounce_ms]))
+
+    def release_dispatch(self) -> None:
+        """Clear the dispatch flag (first thing a dispatcher does, so no change is missed)."""
+        self.client.delete(K.HOOKS_DISPATCH)
+
+    def cursor(self) -> str:
+        """Return the last change stream id the dispatcher handled."""
+        return str(self.client.get(K.HOOKS_CURSOR) or "0-0")
+
+    def enqueue(self, cursor: str, new_cursor: str, items: list[tuple[str, dict[str, Any]]]
+                ) -> list[str] | None:
+        """Queue deliveries and move the cursor atomically; None if the cursor moved."""
+        args: list[Any] = [cursor, new_cursor, QUEUE_MAX]
+        for hook_id, item in items:
+            args += [hook_id, json.dumps(item, separators=(",", ":"))]
+        touched = self._enqueue(args=args)
+        return None if touched is None else list(touched)
+
+    def push(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        """Queue deliveries on their hooks' bounded queues (dropping the oldest past it)."""
+        if not items:
+            return
+        args: list[Any] = [QUEUE_MAX]
+        for hook_id, item in items:
+            args += [hook_id, json.dumps(item, separators=(",", ":"))]
+        self._push(args=args)
+
+    def pop(self, hook_id: str) -> dict[str, Any] | None:
+        """Take the next delivery of a hook, or None."""
+        raw = self.client.lpop(K.hook_queue(hook_id))
+        return None if raw is None else dict(json.loads(raw))
+
+    def schedule_retry(self, item: dict[str, Any], due_ms: int) -> None:
+        """Keep a delivery for a later attempt (the sweeper moves it back when due)."""
+        self.client.zadd(K.HOOKS_RETRY, {json.dumps(item, separators=(",", ":")): due_ms})
+
+    def due_retries(self, now_ms: int) -> list[str]:
+        """Move due retries back to their queues; return the hooks that got work."""
+        return list(self._due(args=[now_ms]))
+
+    def record(self, hook_id: str, entry: dict[str, Any]) -> None:
+        """Append one delivery attempt to the hook's capped log."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.lpush(K.hook_log(hook_id), json.dumps(entry, separators=(",", ":")))
+        pipe.ltrim(K.hook_log(hook_id), 0, LOG_MAX - 1)
+        pipe.execute()
+
+    def deliveries(self, hook_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """Return a hook's last delivery attempts, newest first."""
+        return [json.loads(r) for r in self.client.lrange(K.hook_log(hook_id), 0, limit - 1)]
+
+    def backlog(self, hook_id: str) -> tuple[int, int]:
+        """Return (deliveries queued, deliveries dropped ever) of a hook."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.llen(K.hook_queue(hook_id))
+        pipe.get(K.hook_dropped(hook_id))
+        queued, dropped = pipe.execute()
+        return int(queued), int(dropped or 0)
+
+    def history_before(self, city: str, ranking_version: int) -> dict[str, Any] | None:
+        """Return the city's history entry committed just before ranking_version, if kept."""
+        rows = [json.loads(r) for r in self.client.lrange(K.city_history(city), -50, -1)]
+        for prev, row in zip(rows, rows[1:]):
+            if row.get("ranking_version") == ranking_version:
+                return dict(prev)
+        return None
