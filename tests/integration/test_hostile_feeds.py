@@ -209,17 +209,23 @@ def test_a_flooding_feed_gets_429_while_others_are_served(pipeline: Pipeline) ->
     wait_for(lambda: _raw_value(p, "beta", "infra.datacenter_mw") == 1999, 20)
 
 
+def inject_undecodable(p: Pipeline, city_id: str) -> str:
+    """Put an event the codec never writes (lower-case t/z) in a city's inbox; return its id."""
+    bad_id = str(uuid.uuid4())
+    broken = json.dumps({"event_id": bad_id, "type": "indicator.observed", "city_id": city_id,
+                         "occurred_at": "2025-06-29t00:00:00z",
+                         "data": {"indicator": "infra.datacenter_mw", "value": 5}})
+    CityStore(p.redis.client()).push_raw(city_id, broken, bad_id, int(time.time() * 1000),
+                                         feed="admin")
+    return bad_id
+
+
 def test_an_event_that_cannot_be_applied_is_dead_lettered_and_the_rest_scored(
         pipeline: Pipeline) -> None:
     """An undecodable entry in a city's inbox fails alone: its city and the others score."""
     p = pipeline
     _seed(p, "alpha", "beta")
-    bad_id = str(uuid.uuid4())
-    broken = json.dumps({"event_id": bad_id, "type": "indicator.observed", "city_id": "alpha",
-                         "occurred_at": "2025-06-29t00:00:00z",
-                         "data": {"indicator": "infra.datacenter_mw", "value": 5}})
-    CityStore(p.redis.client()).push_raw("alpha", broken, bad_id, int(time.time() * 1000),
-                                         feed="admin")
+    bad_id = inject_undecodable(p, "alpha")
     both = [indicator("alpha", "infra.gpu_pflops", 321, at="2025-06-03T00:00:00Z"),
             indicator("beta", "infra.gpu_pflops", 123, at="2025-06-03T00:00:00Z")]
     assert p.ingest.post("/v1/events", json=both, headers=p.auth()).status_code == 202

@@ -10,16 +10,15 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
-from shared.store.cities import CityStore
 from shared.store.feeds import FeedStore
 from tests.integration.conftest import Pipeline
+from tests.integration.test_hostile_feeds import inject_undecodable
 from tests.integration.test_pipeline import M, full_city, score_of
 from tests.support.events import indicator
 from tests.support.procs import REPO, wait_for
@@ -215,12 +214,7 @@ def test_a_dead_letter_fires_failed_hooks(pipeline: Pipeline, receiver: Receiver
     seed(p, {"alpha": 0.5, "beta": 0.6})
     _, secret = create(p, receiver.url("/failed"), "--on", "failed", "--cities", "alpha")
     create(p, receiver.url("/beta-failed"), "--on", "failed", "--cities", "beta")
-    bad_id = str(uuid.uuid4())
-    broken = json.dumps({"event_id": bad_id, "type": "indicator.observed", "city_id": "alpha",
-                         "occurred_at": "2025-06-29t00:00:00z",
-                         "data": {"indicator": "infra.datacenter_mw", "value": 5}})
-    CityStore(p.redis.client()).push_raw("alpha", broken, bad_id, int(time.time() * 1000),
-                                         feed="admin")
+    bad_id = inject_undecodable(p, "alpha")
     post(p, [indicator("alpha", "infra.gpu_pflops", 321, at="2025-06-03T00:00:00Z")])
     got = wait_for(lambda: receiver.at("/failed"), 20, what="failed delivered")
     headers, body, raw = got[0]
