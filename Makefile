@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help install run test test-unit test-integration test-e2e lint typecheck bench score compose-check clean
+.PHONY: help install run demo test test-unit test-integration test-e2e lint typecheck bench score compose-check clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -19,6 +19,9 @@ install: $(STAMP)  ## create the virtualenv and install the project with its dev
 
 run: $(STAMP)  ## start everything on an embedded Redis, load the reference data, print URLs
 	$(BIN)/aicity run
+
+demo: $(STAMP)  ## make run plus a simulated contributor posting revisions, so the page moves
+	$(BIN)/aicity run --demo
 
 test: $(STAMP) lint typecheck  ## lint, type-check and run every test (unit, integration, e2e, browser)
 	$(BIN)/pytest

@@ -12,6 +12,7 @@ from shared.store.cities import CityStore
 from shared.store.connection import Client
 from shared.store.events_log import EventLog
 from shared.store.feed_stats import FeedStats
+from shared.store.history import HistoryStore
 from shared.store.hooks import HookStore
 from shared.store.quota import FeedQuota
 
@@ -24,8 +25,13 @@ def event_log(client: Client, settings: Settings) -> EventLog:
 
 def city_store(client: Client, settings: Settings) -> CityStore:
     """Return the city state adapter the scoring workers commit through."""
-    return CityStore(client, settings.pending_ttl_seconds, settings.history_length,
+    return CityStore(client, settings.pending_ttl_seconds, settings.history_max_entries,
                      settings.changes_maxlen)
+
+
+def history_store(client: Client, settings: Settings) -> HistoryStore:
+    """Return the kept history with the settings' retention tiers."""
+    return HistoryStore(client, settings.history_tiers, settings.history_compact_interval_seconds)
 
 
 def limits(settings: Settings) -> Limits:

@@ -26,6 +26,17 @@ class RankBandSchema(Schema):
                        "seconds of a change)"})
 
 
+class ChangeSinceSchema(Schema):
+    """A row's change since the response's `since` moment (default: the UTC day's start)."""
+
+    rank_then = fields.Integer(allow_none=True, metadata={
+        "description": "rank at the since moment (null: not ranked then)"})
+    score_then = fields.Float(allow_none=True, metadata={"description": "score then"})
+    move = fields.Integer(allow_none=True, metadata={
+        "description": "places gained since (rank_then - rank; negative: places lost)"})
+    score_change = fields.Float(allow_none=True, metadata={"description": "score - score_then"})
+
+
 class RankingRowSchema(Schema):
     """One city in the ranking: identity, overall and pillar scores, coverage, and rank."""
 
@@ -58,6 +69,8 @@ class RankingRowSchema(Schema):
         "description": "what-if rows (weights=, aggregation=): the rank under the official method"})
     official_score = fields.Float(metadata={
         "description": "what-if rows: the overall score under the official method"})
+    change = fields.Nested(ChangeSinceSchema, metadata={
+        "description": "the row's change since the since= moment (docs/methodology.md §8.1)"})
 
 
 RANKING_ROW = RankingRowSchema()

@@ -36,7 +36,12 @@ class Settings:
     sweep_interval_seconds: float = 2.0
     visibility_timeout_seconds: int = 300
     recompute_max_events: int = 20_000  # events one recompute folds in at most
-    history_length: int = 500
+    # History kept for as_of= and explanations: '<age>=<resolution>' tiers, youngest first.
+    # 'all' keeps every ranking version; older ones keep each city's last entry per bucket
+    # (s, m, h, d units); nothing older than the last age is kept.
+    history_tiers: str = "1h=all,1d=10m,14d=1h,400d=1d"
+    history_max_entries: int = 20_000  # per city, a guard against floods inside the 'all' tier
+    history_compact_interval_seconds: int = 60  # how often the sweeper thins history
     changes_maxlen: int = 10_000
     worker_metrics_port: int = 9101  # 0 disables the scoring worker's metrics server
     worker_metrics_host: str = "127.0.0.1"

@@ -58,6 +58,10 @@ REBUILDS = Counter(
 SWEPT = Counter(
     "aicity_scoring_swept_cities_total", "Dirty cities re-queued by the sweeper."
 )
+HISTORY_THINNED = Counter(
+    "aicity_scoring_history_thinned_total",
+    "History entries removed by the retention tiers (history_tiers).",
+)
 LOG_TRIMMED = Counter(
     "aicity_scoring_log_trimmed_total",
     "Event log entries dropped after the retention (their winners live on in city states).",

@@ -15,7 +15,7 @@ from prometheus_client import start_http_server
 
 from services.scoring import metrics as m
 from services.scoring.hooks import register as register_hook_tasks
-from shared.bootstrap import accept_ports, city_store, event_log
+from shared.bootstrap import accept_ports, city_store, event_log, history_store
 from shared.events import EventCodec
 from shared.events import daily_tick as tick_event
 from shared.handlers import bands as band_handlers
@@ -36,6 +36,7 @@ from shared.settings import Settings
 from shared.store.bands import BandStore
 from shared.store.cities import CityStore
 from shared.store.connection import redis_client
+from shared.store.history import HistoryStore
 from shared.store.hooks import HookStore
 from shared.store.ranking import RankingReader
 
@@ -69,6 +70,10 @@ class WorkerContext:
     @cached_property
     def store(self) -> CityStore:
         return city_store(self.client, self.settings)
+
+    @cached_property
+    def history(self) -> HistoryStore:
+        return history_store(self.client, self.settings)
 
     @cached_property
     def bands(self) -> BandStore:
@@ -188,6 +193,8 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
         ctx.publisher.recompute(cities)
         m.SWEPT.inc(len(cities))
         m.LOG_TRIMMED.inc(ctx.ports.log.trim(now_ms()))
+        if ctx.history.compact_due():  # at most once per history_compact_interval_seconds
+            m.HISTORY_THINNED.inc(ctx.history.compact())
         band_handlers.sweep_bands(ctx.bands, ctx.publisher.bands)
         ctx.publisher.hooks_deliver(ctx.hooks.due_retries(now_ms()))
         if ctx.hooks.want_dispatch():  # a lost dispatch message costs one sweep interval
@@ -215,6 +222,9 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
             logging.getLogger(name).setLevel(logging.WARNING)
         if settings.worker_metrics_port:
             start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
+        seeded = handlers.seed_history(ctx.history, ctx.history.without_history())
+        if seeded:  # a store written before history was kept: its present is its first point
+            log.info("history seeded", extra={"cities": seeded})
         if ctx.store.ensure_methodology(ctx.methodology.version):
             m.REBUILDS.labels("methodology").inc()
             log.info("methodology changed: full rebuild", extra={

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -12,10 +13,12 @@ from services.web.csvsafe import csv_text
 from shared import readmodel
 from shared.handlers.queries import (
     BadQuery,
+    NotKept,
     RankingQuery,
     city_document,
     rankings_document,
 )
+from shared.handlers.timeline import explain_document, parse_point, today
 from shared.jsonfast import compact
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -57,13 +60,28 @@ def rankings_payload() -> dict[str, Any]:
                          offset=_int_arg("offset", 0, 0, 10_000_000) or 0,
                          fresh=_bool_arg("fresh"),
                          weights=request.args.get("weights"),
-                         aggregation=request.args.get("aggregation"))
+                         aggregation=request.args.get("aggregation"),
+                         as_of=request.args.get("as_of") or None,
+                         since=request.args.get("since") or None)
     return rankings_document(ctx(), query)
 
 
 def city_payload(city_id: str, history: int = 30) -> dict[str, Any] | None:
-    """Build the city document: scores, ranks, indicators, projects, recent history."""
-    return city_document(ctx(), city_id, history)
+    """Build the city document: scores, ranks, indicators, projects, recent history
+    (as it was at as_of= if given)."""
+    return city_document(ctx(), city_id, history, as_of=request.args.get("as_of") or None)
+
+
+def explain_payload(city_id: str) -> dict[str, Any] | None:
+    """Build why a city moved between since= (default: the start of the UTC day) and
+    until= (default: now)."""
+    timeline = ctx().timeline
+    now = timeline.now_ms()
+    since = request.args.get("since") or None
+    until = request.args.get("until") or None
+    start = parse_point("since", since, now) if since is not None else today(now)
+    return explain_document(timeline, city_id, start,
+                            None if until is None else parse_point("until", until, now))
 
 
 def _error(status: int, message: str) -> tuple[Response, int]:
@@ -75,13 +93,18 @@ def _bad_query(exc: BadQuery) -> tuple[Response, int]:
     return _error(400, str(exc))
 
 
+@bp.errorhandler(NotKept)
+def _not_kept(exc: NotKept) -> tuple[Response, int]:
+    return _error(404, str(exc))
+
+
 @bp.get("/rankings")
 @cacheable("rankings")
 def rankings() -> Response:
     """Return the live ranking (pillar=, region=, limit=, offset=, fresh=; what-if:
     weights=, aggregation=)."""
     # Serialised once per ranking version and query: most reads hit between two commits.
-    _, body = ctx().cached_body(("json", request.query_string),
+    _, body = ctx().cached_body(("json", request.query_string, time.time() // 86_400),
                                 lambda: compact(rankings_payload()))
     return Response(body, mimetype="application/json")
 
@@ -117,6 +140,16 @@ def city_history(city_id: str) -> tuple[Response, int] | Response:
     if ctx().reader.result(city_id) is None:
         return _error(404, f"city {city_id!r} is not in the index")
     return jsonify(city_id=city_id, history=ctx().reader.history(city_id))
+
+
+@bp.get("/cities/<city_id>/explain")
+@cacheable("city-explain")
+def city_explain(city_id: str) -> tuple[Response, int] | Response:
+    """Return why a city's score and rank moved between two moments."""
+    doc = explain_payload(city_id)
+    if doc is None:
+        return _error(404, f"city {city_id!r} is not in the index")
+    return jsonify(doc)
 
 
 @bp.get("/methodology")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,7 +50,9 @@ def etag_for(kind: str, source: str) -> str:
         basis = f"{c.build}|{c.methodology.version}"
         return f"{kind}-m-{hashlib.sha256(basis.encode()).hexdigest()[:12]}"
     meta = c.stamp()
-    basis = f"{c.build}|{c.methodology.version}|{meta.index_date}|{meta.bands_version}"
+    # the UTC day: the default since= (the start of the day) moves at midnight
+    basis = (f"{c.build}|{c.methodology.version}|{meta.index_date}|{meta.bands_version}|"
+             f"{time.time() // 86_400:.0f}")
     return f"{kind}-{meta.ranking_version}-{hashlib.sha256(basis.encode()).hexdigest()[:12]}"
 
 

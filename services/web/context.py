@@ -12,6 +12,8 @@ from flask import g
 from services.web.caching import build_id
 from services.web.fanout import Fanout
 from shared import readmodel
+from shared.bootstrap import history_store
+from shared.handlers.timeline import Timeline
 from shared.methodology import Methodology, load_methodology
 from shared.ops import redis_readiness
 from shared.settings import Settings
@@ -31,6 +33,7 @@ class WebContext:
     client: redis.Redis = field(init=False)
     methodology: Methodology = field(init=False)
     reader: RankingReader = field(init=False)
+    timeline: Timeline = field(init=False)
     memory: MemoryProbe = field(init=False)
     fanout: Fanout = field(init=False)
     build: str = field(init=False)
@@ -41,6 +44,7 @@ class WebContext:
         self.client = _bounded(self.settings)
         self.methodology = load_methodology(self.settings.methodology)
         self.reader = RankingReader(self.client)
+        self.timeline = Timeline(history_store(self.client, self.settings), self.methodology)
         self.memory = MemoryProbe(self.client)
         self.fanout = Fanout(lambda: RankingReader(redis_client(self.settings)), self.reader,
                              self.settings.sse_max_viewers)

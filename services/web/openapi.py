@@ -22,6 +22,79 @@ class UnrankedSchema(Schema):
     reason = fields.String()
 
 
+class MomentSchema(Schema):
+    requested = fields.String(metadata={"description": "the moment as asked"})
+    resolved_at = fields.String(metadata={
+        "description": "the instant whose state is returned (at or before the requested one; "
+                       "in a thinned tier the end of the last whole bucket)"})
+    ranking_version = fields.Integer(metadata={"description": "the ranking version then"})
+    committed_at = fields.String(metadata={"description": "when that version was committed"})
+
+
+class ExplainEndSchema(Schema):
+    score = fields.Float(allow_none=True)
+    rank = fields.Integer(allow_none=True)
+    ranking_version = fields.Integer()
+    at = fields.String(metadata={"description": "the resolved moment (RFC 3339, UTC)"})
+    methodology_version = fields.String(allow_none=True)
+    pillars = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
+
+
+class PillarContributionSchema(Schema):
+    pillar = fields.String()
+    name = fields.String()
+    from_ = fields.Float(allow_none=True, data_key="from")
+    to = fields.Float(allow_none=True)
+    contribution = fields.Float(allow_none=True, metadata={
+        "description": "points of score_delta; the pillars' contributions sum to it"})
+
+
+class IndicatorContributionSchema(Schema):
+    indicator = fields.String()
+    pillar = fields.String(allow_none=True)
+    name = fields.String()
+    from_value = fields.Float(allow_none=True)
+    to_value = fields.Float(allow_none=True)
+    from_normalised = fields.Float(allow_none=True)
+    to_normalised = fields.Float(allow_none=True)
+    contribution = fields.Float(allow_none=True, metadata={
+        "description": "points of score_delta; the indicators' contributions sum to it"})
+    event_id = fields.String(allow_none=True, metadata={
+        "description": "the event that set the value at the end (for measures from project "
+                       "records: the last project record folded in with the change)"})
+    occurred_at = fields.String(allow_none=True)
+    feed = fields.String(allow_none=True, metadata={"description": "the feed that sent it"})
+
+
+class CityRankSchema(Schema):
+    city_id = fields.String()
+    rank = fields.Integer(metadata={"description": "its rank at the end"})
+
+
+class ExplainSchema(Schema):
+    city_id = fields.String()
+    name = fields.String()
+    from_ = fields.Nested(ExplainEndSchema, data_key="from")
+    to = fields.Nested(ExplainEndSchema)
+    score_delta = fields.Float(allow_none=True, metadata={
+        "description": "null when the city was unranked at either end"})
+    rank_delta = fields.Integer(allow_none=True, metadata={
+        "description": "to.rank - from.rank (positive: fell)"})
+    rank_delta_own = fields.Integer(allow_none=True, metadata={
+        "description": "the part of rank_delta the city's own score change explains"})
+    rank_delta_others = fields.Integer(allow_none=True, metadata={
+        "description": "the part other cities' changes explain"})
+    aggregation = fields.String()
+    pillars = fields.List(fields.Nested(PillarContributionSchema))
+    indicators = fields.List(fields.Nested(IndicatorContributionSchema))
+    coverage_changes = fields.List(fields.Dict())
+    passed = fields.List(fields.Nested(CityRankSchema), metadata={
+        "description": "cities above it at the start and below it at the end"})
+    passed_by = fields.List(fields.Nested(CityRankSchema), metadata={
+        "description": "cities below it at the start and above it at the end"})
+    history_kept = fields.String(metadata={"description": "the retention, in words"})
+
+
 class RankingSchema(Schema):
     as_of = fields.String(metadata={"description": "index date"})
     updated_at = fields.String(allow_none=True)
@@ -33,6 +106,10 @@ class RankingSchema(Schema):
     weights = fields.Dict(keys=fields.String(), values=fields.Float(), metadata={
         "description": "what-if only: the weights used, renormalised to sum to 1"})
     aggregation = fields.String(metadata={"description": "what-if only: arithmetic or geometric"})
+    point_in_time = fields.Nested(MomentSchema, metadata={
+        "description": "as_of only: how the moment was resolved"})
+    since = fields.Nested(MomentSchema, metadata={
+        "description": "the moment each row's change is measured from"})
     total = fields.Integer()
     offset = fields.Integer()
     items = fields.List(fields.Nested(RankingRowSchema))  # the read model's one row schema
@@ -68,23 +145,51 @@ def build_openapi(methodology: Methodology) -> dict[str, Any]:
     query.append({"in": "query", "name": "aggregation", "required": False,
                   "schema": {"type": "string", "enum": ["arithmetic", "geometric"]},
                   "description": "what-if: how pillars combine (default: the methodology's)"})
+    as_of = {"in": "query", "name": "as_of", "required": False, "schema": {"type": "string"},
+             "example": "2026-11-20T12:00:00Z",
+             "description": "a past moment: RFC 3339 time (no offset: UTC; a bare date: the "
+                            "end of that UTC day) or a ranking version. The answer is what was "
+                            "served then, to full precision; 404 before the oldest kept point"}
+    since = {"in": "query", "name": "since", "required": False, "schema": {"type": "string"},
+             "example": "7d",
+             "description": "rows' change is measured from this moment: RFC 3339 time, ranking "
+                            "version or a span back from now (90m, 24h, 7d, 30d); default: the "
+                            "start of the current UTC day"}
+    query += [as_of, since]
+    not_kept = json_body("Error", "as_of before the oldest kept point of history")
+    spec.components.schema("Explain", schema=ExplainSchema)
     spec.path("/api/v1/rankings", operations={"get": {
-        "summary": "The live ranking", "parameters": query,
+        "summary": "The live ranking (or as it was at as_of)", "parameters": query,
         "responses": {"200": json_body("Ranking", "ranking"), "304": NOT_MODIFIED,
-                      "400": json_body("Error", "bad query parameter")}}})
+                      "400": json_body("Error", "bad query parameter"), "404": not_kept}}})
     spec.path("/api/v1/rankings.csv", operations={"get": {
         "summary": ("The live ranking as CSV (text cells a spreadsheet would read as a "
                     "formula start with a single quote)"), "parameters": query,
         "responses": {"200": {"description": "CSV", "content": {"text/csv": {}}},
-                      "400": json_body("Error", "bad query parameter")}}})
+                      "400": json_body("Error", "bad query parameter"), "404": not_kept}}})
     city_param = [{"in": "path", "name": "city_id", "required": True,
                    "schema": {"type": "string"}}]
-    for path, summary in (("/api/v1/cities/{city_id}", "A city: pillars, indicators, projects"),
-                          ("/api/v1/cities/{city_id}/history", "Score, rank, pillars over time")):
+    for path, summary, params in (
+            ("/api/v1/cities/{city_id}", "A city: pillars, indicators, projects (as_of: as "
+             "it was then)", [as_of]),
+            ("/api/v1/cities/{city_id}/history", "Score, rank, pillars and the changes behind "
+             "them over the kept history", [])):
         spec.path(path, operations={"get": {
-            "summary": summary, "parameters": city_param,
+            "summary": summary, "parameters": city_param + params,
             "responses": {"200": {"description": "ok", "content": {"application/json": {}}},
-                          "404": json_body("Error", "unknown city")}}})
+                          "400": json_body("Error", "bad query parameter"),
+                          "404": json_body("Error", "unknown city, or as_of before the "
+                                                    "oldest kept point")}}})
+    until = {"in": "query", "name": "until", "required": False, "schema": {"type": "string"},
+             "description": "the end moment (same forms as since; default: now)"}
+    spec.path("/api/v1/cities/{city_id}/explain", operations={"get": {
+        "summary": "Why a city's score and rank moved between since and until: pillar and "
+                   "indicator contributions summing to the score change, the events and "
+                   "feeds behind them, and who passed whom (docs/methodology.md §8.2)",
+        "parameters": [*city_param, since, until],
+        "responses": {"200": json_body("Explain", "explanation"), "304": NOT_MODIFIED,
+                      "400": json_body("Error", "bad query parameter"),
+                      "404": json_body("Error", "unknown city")}}})
     spec.path("/api/v1/methodology", operations={"get": {
         "summary": "The methodology in force",
         "responses": {"200": {"description": "ok", "content": {"application/json": {}}}}}})

@@ -4,8 +4,10 @@ Starts redis-server (AOF on, data kept in --data-dir; listening on 127.0.0.1 onl
 with a password generated at first start into <data-dir>/redis-password, maxmemory from
 AICITY_REDIS_MAXMEMORY), the ingest and web services, scoring workers and beat, then a
 bootstrap step that creates an admin feed, loads the reference dataset if the store is
-empty and prints the URLs. Ctrl-C stops everything. It records its Redis URL in
-<data-dir>/redis.json so other `aicity` commands run in this checkout find it.
+empty and prints the URLs; with --demo also a simulated contributor (`aicity demo`,
+shared/cli/demo.py) posting revisions through the ingest API. Ctrl-C stops everything.
+It records its Redis URL in <data-dir>/redis.json so other `aicity` commands run in this
+checkout find it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from shared.cli.common import (
     default_data_dir,
     write_record,
 )
+from shared.cli.demo import positive_seconds
 from shared.cli.processes import command
 from shared.redis_server import redis_args, redis_server_binary
 from shared.settings import Settings
@@ -50,6 +53,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--appendfsync", default="everysec", choices=("always", "everysec", "no"))
     p.add_argument("--dataset", type=Path, default=REFERENCE, help="loaded if the store is empty")
     p.add_argument("--no-load", action="store_true", help="do not load the dataset")
+    p.add_argument("--demo", action="store_true",
+                   help="also start a simulated contributor (feed 'demo') that posts plausible "
+                        "revisions for random cities, so the live ranking moves (off by default)")
+    p.add_argument("--demo-interval", type=positive_seconds, default=3.0,
+                   help="seconds between the demo contributor's batches (default 3)")
     p.set_defaults(func=run)
 
 
@@ -124,5 +132,10 @@ def run(args: argparse.Namespace) -> int:
     if args.no_load:
         boot.append("--no-load")
     manager.add_process("bootstrap", _python(boot), env=env, cwd=repo)
+    if args.demo:
+        demo = ["shared.cli.main", "demo", "--ingest-url", f"http://{args.host}:{args.ingest_port}",
+                "--web-url", f"http://{args.host}:{args.web_port}", "--data-dir", str(data_dir),
+                "--interval", str(args.demo_interval)]
+        manager.add_process("demo", _python(demo), env=env, cwd=repo)
     manager.loop()
     return int(manager.returncode or 0)

@@ -11,6 +11,19 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from shared import readmodel
+from shared.handlers.errors import BadQuery, NotKept
+from shared.handlers.timeline import (
+    Point,
+    Snapshot,
+    Timeline,
+    city_history_at,
+    indicators_at,
+    moment_block,
+    parse_point,
+    since_changes,
+    snapshot_unranked,
+    today,
+)
 from shared.methodology import Methodology
 from shared.scoring.ranking import rank_scores
 from shared.scoring.whatif import (
@@ -20,11 +33,10 @@ from shared.scoring.whatif import (
     parse_weights,
     whatif_rank,
 )
+from shared.store.history import Moment
 from shared.store.ranking import IndexMeta, RankingReader
 
-
-class BadQuery(ValueError):
-    """A query parameter that breaks a rule; the message names it."""
+__all__ = ["BadQuery", "NotKept", "RankingQuery", "city_document", "rankings_document"]
 
 
 class RankingView(Protocol):
@@ -32,6 +44,7 @@ class RankingView(Protocol):
 
     methodology: Methodology
     reader: RankingReader
+    timeline: Timeline
 
     def stamp(self) -> IndexMeta: ...
     def ranked(self, pillar: str | None) -> tuple[int, list[dict[str, Any]]]: ...
@@ -48,6 +61,8 @@ class RankingQuery:
     fresh: bool = False  # True: leave out stale cities (data older than stale_after_days)
     weights: str | None = None  # what-if: 'pillar:number,...' (renormalised)
     aggregation: str | None = None  # what-if: arithmetic or geometric
+    as_of: str | None = None  # a past moment: RFC 3339 time or ranking version
+    since: str | None = None  # rows carry their change since: time, version or span (7d)
 
 
 def iso_ms(ms: int | None) -> str | None:
@@ -57,12 +72,43 @@ def iso_ms(ms: int | None) -> str | None:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
 
 
+def resolve_since(view: RankingView, since: str | None, now_ms: int) -> tuple[Point, Moment]:
+    """Resolve since= (default: the start of the current UTC day, or the oldest kept point
+    if history starts later)."""
+    if since is None:
+        point = today(now_ms)
+        return point, view.timeline.resolve("since", point, clamp=True)
+    point = parse_point("since", since, now_ms)
+    return point, view.timeline.resolve("since", point, clamp=True)
+
+
 def rankings_document(view: RankingView, query: RankingQuery) -> dict[str, Any]:
-    """Return the rankings document: read-model rows, filtered and paged, with the meta."""
+    """Return the rankings document: read-model rows, filtered and paged, with the meta.
+
+    With as_of the rows are the ranking served at that moment; every row carries its change
+    since a moment (since=, default the start of the current UTC day).
+    """
     codes = [p.code for p in view.methodology.pillars]
     if query.pillar is not None and query.pillar not in codes:
         raise BadQuery(f"pillar: must be one of {', '.join(codes)}")
-    version, rows = view.ranked(query.pillar)
+    now = view.timeline.now_ms()
+    past: Snapshot | None = None
+    at_block = None
+    if query.as_of is not None:
+        point = parse_point("as_of", query.as_of, now, spans=False)
+        moment = view.timeline.resolve("as_of", point)
+        past = view.timeline.snapshot(moment)
+        version, rows = moment.version, view.timeline.rows(moment, query.pillar)
+        at_block = moment_block("as_of", point, moment)
+    else:
+        version, rows = view.ranked(query.pillar)
+    since_block = None
+    if view.timeline.latest() is not None:
+        since_point, since_moment = resolve_since(view, query.since, now)
+        if past is None or since_moment.version <= past.moment.version:
+            rows = [dict(r) for r in rows]
+            since_changes(view.timeline, since_moment, rows, query.pillar)
+            since_block = moment_block("since", since_point, since_moment)
     spec = whatif_spec(view.methodology, query)
     if spec is not None:
         rows = whatif_rows(rows, spec)
@@ -73,15 +119,25 @@ def rankings_document(view: RankingView, query: RankingQuery) -> dict[str, Any]:
     end = query.offset + query.limit if query.limit else None
     # Read-model rows, copied: pages add display fields to their items.
     items = [dict(r) for r in rows[query.offset: end]]
-    bands = view.bands()
+    bands = view.bands() if past is None else None  # bands are not kept for past moments
     for item in items:
         item["rank_band"] = readmodel.band_of(bands, item["city_id"])
     meta = view.stamp()
+    index_date: str | None
+    methodology: str | None
+    if past is None:
+        index_date, methodology = meta.index_date, view.methodology.version
+        updated = iso_ms(meta.updated_ms)
+    else:
+        index_date, methodology = past.index_date(), past.methodology()
+        updated = iso_ms(past.moment.version_t)
     return {
-        "as_of": meta.index_date or view.methodology.base_date.isoformat(),
-        "updated_at": iso_ms(meta.updated_ms),
+        "as_of": index_date or view.methodology.base_date.isoformat(),
+        "updated_at": updated,
         "ranking_version": version,
-        "methodology_version": view.methodology.version,
+        "methodology_version": methodology or view.methodology.version,
+        **({} if at_block is None else {"point_in_time": at_block}),
+        **({} if since_block is None else {"since": since_block}),
         "sort": query.pillar or "overall",
         "region": query.region,
         **({} if spec is None else {"weights": spec.weights, "aggregation": spec.aggregation}),
@@ -89,7 +145,7 @@ def rankings_document(view: RankingView, query: RankingQuery) -> dict[str, Any]:
         "total": len(rows),
         "offset": query.offset,
         "items": items,
-        "unranked": view.reader.unranked(),
+        "unranked": view.reader.unranked() if past is None else snapshot_unranked(past),
     }
 
 
@@ -129,8 +185,15 @@ def _indicator_meta(methodology: Methodology, code: str) -> dict[str, Any]:
     return {"name": ind.name, "unit": ind.unit, "pillar": ind.pillar}
 
 
-def city_document(view: RankingView, city_id: str, history: int = 30) -> dict[str, Any] | None:
-    """Return a city's document (scores, ranks, indicators, projects, recent history), or None."""
+def city_document(view: RankingView, city_id: str, history: int = 30,
+                  as_of: str | None = None) -> dict[str, Any] | None:
+    """Return a city's document (scores, ranks, indicators, projects, recent history), or None.
+
+    With as_of: the city as it was served then (scores and ranks exact; indicators are
+    today's with every later change undone; projects are today's summary and left out).
+    """
+    if as_of is not None:
+        return _city_document_at(view, city_id, history, as_of)
     result = view.reader.result(city_id)
     if result is None:
         return None
@@ -165,4 +228,46 @@ def city_document(view: RankingView, city_id: str, history: int = 30) -> dict[st
                        for code, info in result["indicators"].items()},
         "projects": result["projects"],
         "history": view.reader.history(city_id, history),
+    }
+
+
+def _city_document_at(view: RankingView, city_id: str, history: int, as_of: str
+                      ) -> dict[str, Any] | None:
+    timeline = view.timeline
+    point = parse_point("as_of", as_of, timeline.now_ms(), spans=False)
+    moment = timeline.resolve("as_of", point)
+    snap = timeline.snapshot(moment)
+    entry = snap.entries.get(city_id)
+    current = view.reader.result(city_id)
+    if entry is None or current is None:
+        return None
+    card = snap.cards.get(city_id, {})
+    ranks = {r["city_id"]: r["rank"] for r in timeline.rows(moment)}
+    pillar_ranks = {p: {r["city_id"]: r["rank"] for r in timeline.rows(moment, p)}.get(city_id)
+                    for p in (entry.get("p") or {})}
+    region_rank = None
+    if entry.get("s") is not None and card.get("region"):
+        region = rank_scores((r["city_id"], r["score"]) for r in timeline.rows(moment)
+                             if r.get("region") == card["region"])
+        region_rank = next((r.rank for r in region if r.city_id == city_id), None)
+    coverage = entry.get("pc") or {}
+    return {
+        "city_id": city_id, "name": card.get("name", city_id),
+        "country": card.get("country"), "region": card.get("region"),
+        "population": (current.get("profile") or {}).get("population"),
+        "lat": card.get("lat"), "lon": card.get("lon"),
+        "score": entry.get("s"), "rank": ranks.get(city_id), "region_rank": region_rank,
+        "rank_band": None, "ranked": entry.get("s") is not None, "reason": entry.get("why"),
+        "coverage": entry.get("c"), "last_data_at": entry.get("ld"),
+        "stale": entry.get("st", True), "as_of": entry.get("d"),
+        "methodology_version": entry.get("m"), "ranking_version": moment.version,
+        "point_in_time": moment_block("as_of", point, moment),
+        "pillars": {k: {"score": v, "rank": pillar_ranks.get(k) if v is not None else None,
+                        "coverage": coverage.get(k), "reason": None}
+                    for k, v in (entry.get("p") or {}).items()},
+        "indicators": {code: {**info, **_indicator_meta(view.methodology, code)}
+                       for code, info in indicators_at(timeline, city_id, moment,
+                                                       current["indicators"]).items()},
+        "projects": None,
+        "history": city_history_at(timeline, city_id, moment, history),
     }

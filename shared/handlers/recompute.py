@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from shared.events import decode_event
+from shared.events import PROJECT_REMOVED, PROJECT_UPSERTED, decode_event
+from shared.handlers.drivers import change_drivers, indicator_changes
 from shared.index import index_date_of
 from shared.jsonfast import canonical, compact, loads
 from shared.methodology import Methodology
@@ -14,8 +16,10 @@ from shared.readmodel import card
 from shared.scoring import CityResult, score_city
 from shared.state import SUPERSEDED, CityState, apply_event
 from shared.store.cities import CityStore, CityWork, Commit
+from shared.store.history import HistoryStore
 
 MAX_ATTEMPTS = 20
+PROJECT_EVENTS = (PROJECT_UPSERTED, PROJECT_REMOVED)
 
 
 @dataclass
@@ -51,6 +55,9 @@ class _Folded:
     acks: list[int] = field(default_factory=list)
     feeds: dict[str, int] = field(default_factory=dict)
     dead: list[tuple[str, str]] = field(default_factory=list)
+    feed_of: dict[str, str] = field(default_factory=dict)  # event id -> feed, this batch
+    # (event id, occurred_at, feed) of the last project record applied in this batch
+    last_project: tuple[str, str, str] | None = None
 
 
 _EVENT_ID = re.compile(r'"event_id"\s*:\s*"([0-9a-fA-F-]{36})"')
@@ -74,13 +81,37 @@ def _fold(work: CityWork) -> _Folded:
         except ValueError:
             pass
         try:
-            outcome = apply_event(folded.state, decode_event(body))
+            event = decode_event(body)
+            outcome = apply_event(folded.state, event)
         except Exception as exc:  # noqa: BLE001 - whatever it is, it must not stop the city
             folded.dead.append((_event_id_in(body), f"{type(exc).__name__}: {exc}"[:500]))
             continue
+        folded.feed_of[event.event_id] = feed
         if outcome.status == SUPERSEDED:
             folded.superseded += 1
+        elif event.type in PROJECT_EVENTS:
+            folded.last_project = (event.event_id, event.occurred_at.isoformat(), feed)
     return folded
+
+
+def history_body(result: dict[str, Any], events: int, changes: dict[str, list[Any]]) -> str:
+    """Return a history entry's members (no braces) for a result as CityResult.to_dict()
+    gives it (shared/store/history.py describes them)."""
+    return compact({
+        "m": result["methodology_version"], "d": result["index_date"], "s": result["score"],
+        "c": result["coverage"], "why": result["reason"],
+        "p": {k: p["score"] for k, p in result["pillars"].items()},
+        "pc": {k: p["coverage"] for k, p in result["pillars"].items()},
+        "ld": result.get("last_data_at"), "st": result.get("stale", True), "n": events,
+        "x": changes,
+    })[1:-1]
+
+
+def seed_history(history: HistoryStore, results: Iterable[tuple[str, str]]) -> int:
+    """Give each (city, stored result JSON) without any history entry one at the current
+    version (a store written before history was kept); return how many were seeded."""
+    bodies = {city: history_body(loads(raw), 0, {}) for city, raw in results}
+    return history.seed(bodies) if bodies else 0
 
 
 @dataclass
@@ -96,10 +127,16 @@ def _prepare(work: CityWork, methodology: Methodology, now_ms: Callable[[], int]
     folded = _fold(work)
     state = folded.state
     result = score_city(state, methodology, index_date_of(work.index_date or None, methodology))
-    result_json = canonical(result.to_dict())
+    result_dict = result.to_dict()
+    result_json = canonical(result_dict)
     pillars = [(p.code, result.pillars[p.code].score) for p in methodology.pillars]
-    history = compact({"index_date": result.index_date, "score": result.score,
-                       "pillars": dict(pillars), "events": len(work.items)})[1:-1]
+    old = loads(work.result_json) if work.result_json else None
+    changes = indicator_changes(old, result, folded.feed_of, folded.last_project)
+    history = history_body(result_dict, len(work.items), changes)
+    message = compact({
+        "index_date": result.index_date, "score": result.score, "pillars": dict(pillars),
+        "events": len(work.items), **change_drivers(methodology, old, result, changes),
+    })[1:-1]
     commit = Commit(
         city_id=work.city_id, rev=work.rev, consumed=len(work.items),
         state_json=canonical(state.to_dict()),
@@ -108,7 +145,7 @@ def _prepare(work: CityWork, methodology: Methodology, now_ms: Callable[[], int]
         score=result.score, reason=result.reason or "", index_date=work.index_date,
         methodology=methodology.version, now_ms=now_ms(), changed=result_json != work.result_json,
         history_body=history, pillars=pillars, feeds=sorted(folded.feeds.items()),
-        dead=folded.dead,
+        dead=folded.dead, change_body=message,
     )
     return _Prepared(work, commit, folded.superseded, folded.acks, len(folded.dead))
 

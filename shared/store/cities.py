@@ -39,10 +39,11 @@ class Commit:
     methodology: str
     now_ms: int
     changed: bool
-    history_body: str
+    history_body: str  # the history entry's members (shared/store/history.py), no braces
     pillars: Sequence[tuple[str, float | None]]
     feeds: Sequence[tuple[str, int]] = ()  # events consumed per feed (their backlog shares)
     dead: Sequence[tuple[str, str]] = ()  # (event id, reason) of events that could not apply
+    change_body: str = ""  # the change message's extra members (score, drivers), no braces
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,11 @@ class CommitOutcome:
 class CityStore:
     """Read a city's work and commit its recompute atomically."""
 
-    def __init__(self, client: Client, pending_ttl: int = 10, history_length: int = 500,
+    def __init__(self, client: Client, pending_ttl: int = 10, history_max: int = 20_000,
                  changes_maxlen: int = 10_000) -> None:
         self.client = client
         self.pending_ttl = pending_ttl
-        self.history_length = history_length
+        self.history_max = history_max
         self.changes_maxlen = changes_maxlen
         self._commit = client.register_script(lua.COMMIT)
         self._claim = client.register_script(lua.CLAIM_PENDING)
@@ -108,8 +109,8 @@ class CityStore:
         args: list[Any] = [
             c.city_id, c.rev, c.consumed, c.state_json, c.result_json, c.card_json,
             "" if c.score is None else repr(c.score), c.reason, c.index_date, c.methodology,
-            c.now_ms, "1" if c.changed else "0", c.history_body, self.history_length,
-            self.changes_maxlen, len(c.pillars),
+            c.now_ms, "1" if c.changed else "0", c.history_body, self.history_max,
+            self.changes_maxlen, len(c.pillars), c.change_body,
         ]
         for code, score in c.pillars:
             args += [code, "" if score is None else repr(score)]

@@ -17,6 +17,7 @@ from typing import Any
 from shared.events import SLUG_RE
 from shared.store import keys as K
 from shared.store.connection import Client
+from shared.store.history import public_entry
 
 HOOK_TYPES = ("rank_change", "score_change", "failed", "held")
 QUEUE_MAX = 1000  # deliveries waiting per hook; past it the oldest is dropped (counted)
@@ -227,8 +228,6 @@ class HookStore:
 
     def history_before(self, city: str, ranking_version: int) -> dict[str, Any] | None:
         """Return the city's history entry committed just before ranking_version, if kept."""
-        rows = [json.loads(r) for r in self.client.lrange(K.city_history(city), -50, -1)]
-        for prev, row in zip(rows, rows[1:]):
-            if row.get("ranking_version") == ranking_version:
-                return dict(prev)
-        return None
+        got = self.client.zrevrangebyscore(K.city_history(city), f"({ranking_version}", "-inf",
+                                           start=0, num=1)
+        return public_entry(json.loads(got[0])) if got else None

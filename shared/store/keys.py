@@ -68,8 +68,14 @@ def scored_versions(city: str) -> str:
 
 
 def city_history(city: str) -> str:
-    """Return the capped list of a city's score and rank over time."""
-    return f"aicity:history:{city}"
+    """Return the sorted set of a city's kept history: ranking version -> packed entry
+    (shared/store/history.py; thinned by the retention tiers, never unbounded)."""
+    return f"aicity:hist:{city}"
+
+
+VERSIONS = "aicity:versions"  # zset: ranking version -> '<version>:<commit time ms>' (kept ones)
+HISTORY_COMPACTED = "aicity:hist-compacted"  # string: ms up to which history was thinned
+HISTORY_COMPACTING = "aicity:hist-compacting"  # lock (SET NX EX): one thinning pass at a time
 
 
 def city_projects(city: str) -> str:

@@ -231,11 +231,14 @@ return out
 # Commit one city's recompute if nothing moved underneath it (compare-and-set).
 # ARGV: 1 city, 2 expected rev, 3 consumed, 4 state json, 5 result json, 6 card json,
 # 7 score ('' = unranked), 8 reason, 9 index date used ('' = base date), 10 methodology,
-# 11 now_ms, 12 changed '1'/'0', 13 history body (JSON members without braces),
-# 14 history length, 15 changes maxlen, 16 n pillars, then pillar/score pairs, then the
+# 11 now_ms, 12 changed '1'/'0', 13 history entry body (JSON members without braces),
+# 14 most history entries kept per city, 15 changes maxlen, 16 n pillars, 17 change message
+# extras (JSON members without braces, may be ''), then pillar/score pairs, then the
 # number of feeds and (feed, events consumed) pairs, then the number of dead letters and
 # (submission key, reason) pairs: events that could not be applied, marked failed.
 # Event statuses are not written per event: the consumed watermark and the state tell them.
+# A changed city gets a new ranking version stamped with the Redis clock (never earlier
+# than the previous version's), one history entry at that version and one change message.
 COMMIT = f"""
 local city = ARGV[1]
 local rev_key = '{K.city_rev("")}' .. city
@@ -257,7 +260,7 @@ redis.call('INCR', rev_key)
 local ver = tonumber(redis.call('HGET', '{K.INDEX}', 'version') or '0')
 local old_rank, new_rank = -1, -1
 local npillars = tonumber(ARGV[16])
-local j = 17 + 2 * npillars
+local j = 18 + 2 * npillars
 local nfeeds = tonumber(ARGV[j])
 for f = 1, nfeeds do
   redis.call('DECRBY', '{K.feed_backlog("")}' .. ARGV[j + 2 * f - 1], ARGV[j + 2 * f])
@@ -286,7 +289,7 @@ for d = 1, ndead do
   redis.call('LPUSH', '{K.DEAD}', city .. ' ' .. key .. ' ' .. reason)
   redis.call('LTRIM', '{K.DEAD}', 0, 999)
 end
-local i = 17
+local i = 18
 if ARGV[12] == '1' then
   local old_score = redis.call('ZSCORE', '{K.RANK_OVERALL}', city)
   if old_score then
@@ -312,16 +315,22 @@ if ARGV[12] == '1' then
     i = i + 2
   end
   ver = redis.call('HINCRBY', '{K.INDEX}', 'version', 1)
-  redis.call('HSET', '{K.INDEX}', 'updated_ms', ARGV[11])
-  local head = '{{"ranking_version":' .. ver .. ',"t":' .. ARGV[11] .. ',"rank":'
+  local now = redis.call('TIME')
+  local t = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  local last_t = tonumber(redis.call('HGET', '{K.INDEX}', 'updated_ms') or '0')
+  if t < last_t then t = last_t end
+  redis.call('HSET', '{K.INDEX}', 'updated_ms', t)
+  redis.call('ZADD', '{K.VERSIONS}', ver, ver .. ':' .. t)
   local rank_json = new_rank > 0 and tostring(new_rank) or 'null'
-  local hist = head .. rank_json .. ',' .. ARGV[13] .. '}}'
+  local head = '{{"v":' .. ver .. ',"t":' .. t .. ',"r":' .. rank_json
   local hkey = '{K.city_history("")}' .. city
-  redis.call('RPUSH', hkey, hist)
-  redis.call('LTRIM', hkey, -tonumber(ARGV[14]), -1)
+  redis.call('ZADD', hkey, ver, head .. ',' .. ARGV[13] .. '}}')
+  redis.call('ZREMRANGEBYRANK', hkey, 0, -tonumber(ARGV[14]) - 1)
   local old_json = old_rank > 0 and tostring(old_rank) or 'null'
+  local extras = ARGV[17] ~= '' and (',' .. ARGV[17]) or ''
   redis.call('XADD', '{K.CHANGES}', 'MAXLEN', '~', ARGV[15], '*', 'c',
-    head .. rank_json .. ',"old_rank":' .. old_json .. ',"city_id":"' .. city .. '",' .. ARGV[13] .. '}}')
+    '{{"ranking_version":' .. ver .. ',"t":' .. t .. ',"rank":' .. rank_json ..
+    ',"old_rank":' .. old_json .. ',"city_id":"' .. city .. '"' .. extras .. '}}')
 end
 if watermark > 0 then
   local zkey = '{K.scored_versions("")}' .. city

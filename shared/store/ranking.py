@@ -10,6 +10,7 @@ from shared.scoring.ranking import rank_scores
 from shared.store import keys as K
 from shared.store import lua
 from shared.store.connection import Client
+from shared.store.history import public_entry
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,11 @@ class RankingReader:
 
     def history(self, city: str, limit: int = 0) -> list[dict[str, Any]]:
         """Return a city's score and rank entries, oldest first (the last `limit` if given)."""
-        rows = self.client.lrange(K.city_history(city), -limit if limit else 0, -1)
-        return [loads(r) for r in rows]
+        if limit:
+            rows = self.client.zrange(K.city_history(city), -limit, -1)
+        else:
+            rows = self.client.zrange(K.city_history(city), 0, -1)
+        return [public_entry(loads(r)) for r in rows]
 
     def changes_after(self, last_id: str, block_ms: int, count: int = 200
                       ) -> list[tuple[str, dict[str, Any]]]:

@@ -102,6 +102,16 @@ def _methodology_text(methodology: Methodology) -> str:
     return (METHODOLOGY_DIR / f"{methodology.version}.toml").read_text(encoding="utf-8")
 
 
+class _NoHistory:
+    """A timeline with no history kept yet (rows then carry no change since)."""
+
+    def now_ms(self) -> int:
+        return 0
+
+    def latest(self) -> None:
+        return None
+
+
 class _View:
     """A RankingView over fixed rows."""
 
@@ -109,6 +119,7 @@ class _View:
         self.methodology = methodology
         self.rows = rows
         self.reader = self
+        self.timeline = _NoHistory()
 
     def unranked(self) -> list[dict[str, Any]]:
         return []

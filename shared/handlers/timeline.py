@@ -1,0 +1,324 @@
+"""The index at past moments: rankings and cities as of a moment, change since, explanations.
+
+A moment is an RFC 3339 time, a ranking version, or (for since/until) a span back from now
+such as 7d. It is resolved against the kept history (shared/store/history.py): the ranking
+version in force then, whose state is every city's last entry at or before it, ranked by
+rank_scores exactly as the live ranking is. Snapshots are immutable per version and cached.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from shared import readmodel
+from shared.handlers.drivers import entry_ends, moves_of
+from shared.handlers.errors import BadQuery, NotKept
+from shared.methodology import Methodology
+from shared.retention import UNIT_MS, describe, merge_changes
+from shared.scoring.explain import decompose, rank_move
+from shared.scoring.ranking import rank_scores
+from shared.store.history import HistoryStore, Moment, TooOld, public_entry
+
+_SPAN = re.compile(r"^(\d+)([smhd])$")
+_VERSION = re.compile(r"^\d+$")
+_PLUS_AS_SPACE = re.compile(r"([Tt ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$")
+SNAPSHOTS_CACHED = 16
+
+
+@dataclass(frozen=True)
+class Point:
+    kind: str  # "version" or "time"
+    value: int  # ranking version or Unix ms
+    text: str
+
+
+def iso(ms: int | None) -> str | None:
+    """Return Unix ms as RFC 3339 UTC with milliseconds."""
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
+
+
+def start_of_day(now_ms: int) -> int:
+    """Return the start of the current UTC day in ms."""
+    return now_ms // UNIT_MS["d"] * UNIT_MS["d"]
+
+
+def today(now_ms: int) -> Point:
+    """Return the default since: the start of the current UTC day."""
+    return Point("time", start_of_day(now_ms), "today")
+
+
+def parse_point(name: str, text: str, now_ms: int, spans: bool = True) -> Point:
+    """Parse a moment: ranking version, RFC 3339 time (no offset: UTC; a bare date: the end
+    of that UTC day) or, if spans, a span back from now such as 90m, 24h, 7d or 30d."""
+    raw = text.strip()
+    if _VERSION.match(raw):
+        return Point("version", int(raw), raw)
+    if spans and (found := _SPAN.match(raw)):
+        return Point("time", now_ms - int(found.group(1)) * UNIT_MS[found.group(2)], raw)
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            at = datetime.combine(day, time.max, UTC)
+        else:
+            # a '+' offset left unescaped in a query string arrives as a space
+            fixed = _PLUS_AS_SPACE.sub(r"\1+\2", raw)
+            at = datetime.fromisoformat(fixed.replace("z", "Z").replace(" ", "T"))
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=UTC)
+    except ValueError:
+        kinds = "an RFC 3339 time, a ranking version" + (" or a span like 7d" if spans else "")
+        raise BadQuery(f"{name}: must be {kinds}") from None
+    ms = int(at.timestamp() * 1000)
+    if ms < 0:
+        raise BadQuery(f"{name}: must not be before 1970")
+    if ms > now_ms and len(raw) != 10:
+        raise BadQuery(f"{name}: is in the future (the index cannot say what it will be)")
+    return Point("time", min(ms, now_ms), raw)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    moment: Moment
+    entries: dict[str, dict[str, Any]]  # city -> stored entry in force
+    cards: dict[str, dict[str, Any]]  # city -> current card (identity)
+
+    def scores(self) -> dict[str, float]:
+        """Return every ranked city's overall score then."""
+        return {c: e["s"] for c, e in self.entries.items() if e.get("s") is not None}
+
+    def methodology(self) -> str | None:
+        """Return the methodology in force (the newest entry's)."""
+        newest = max(self.entries.values(), key=lambda e: e["v"], default=None)
+        return None if newest is None else newest.get("m")
+
+    def index_date(self) -> str | None:
+        """Return the index date in force (the newest entry's)."""
+        newest = max(self.entries.values(), key=lambda e: e["v"], default=None)
+        return None if newest is None else newest.get("d")
+
+
+class Timeline:
+    """Resolve moments and read snapshots, cached per version (one per web process)."""
+
+    def __init__(self, history: HistoryStore, methodology: Methodology) -> None:
+        self.history = history
+        self.methodology = methodology
+        self._snapshots: OrderedDict[int, Snapshot] = OrderedDict()
+        self._rows: OrderedDict[tuple[int, str | None], list[dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def now_ms(self) -> int:
+        """Return the clock versions are stamped with."""
+        return self.history.now_ms()
+
+    def retention(self) -> str:
+        """Return what history is kept, in words."""
+        return describe(self.history.tiers)
+
+    def resolve(self, name: str, point: Point, clamp: bool = False) -> Moment:
+        """Resolve a point to a kept moment; before the oldest kept point: NotKept, or with
+        clamp the oldest kept moment."""
+        try:
+            if point.kind == "version":
+                return self.history.at_version(point.value)
+            return self.history.at_time(point.value)
+        except TooOld as exc:
+            oldest = self.history.oldest()
+            if clamp and oldest is not None:
+                return Moment(oldest[0], oldest[1], oldest[1])
+            start = f"history starts at {iso(exc.oldest_t)}" if exc.oldest_t else "no history yet"
+            raise NotKept(f"{name}: {point.text} is before the oldest kept point ({start}; "
+                          f"kept: {self.retention()})") from None
+
+    def latest(self) -> Moment | None:
+        """Return the newest moment (the live ranking's version)."""
+        got = self.history.latest()
+        return None if got is None else Moment(got[0], got[1], got[1])
+
+    def snapshot(self, moment: Moment) -> Snapshot:
+        """Return the index's state at a kept moment."""
+        with self._lock:
+            hit = self._snapshots.get(moment.version)
+            if hit is not None:
+                self._snapshots.move_to_end(moment.version)
+                return Snapshot(moment, hit.entries, hit.cards)
+        got = self.history.snapshot(moment.version)
+        snap = Snapshot(moment, {c: e for c, (e, _) in got.items()},
+                        {c: card for c, (_, card) in got.items()})
+        with self._lock:
+            self._snapshots[moment.version] = snap
+            while len(self._snapshots) > SNAPSHOTS_CACHED:
+                self._snapshots.popitem(last=False)
+        return snap
+
+
+    def rows(self, moment: Moment, pillar: str | None = None) -> list[dict[str, Any]]:
+        """Return the ranking rows served at a kept moment (cached; copy before changing)."""
+        key = (moment.version, pillar)
+        with self._lock:
+            hit = self._rows.get(key)
+        if hit is not None:
+            return hit
+        rows = snapshot_rows(self.snapshot(moment), pillar)
+        with self._lock:
+            self._rows[key] = rows
+            while len(self._rows) > 2 * SNAPSHOTS_CACHED:
+                self._rows.popitem(last=False)
+        return rows
+
+
+def snapshot_rows(snap: Snapshot, pillar: str | None = None) -> list[dict[str, Any]]:
+    """Return the ranking rows of a snapshot (read model), ranked overall or by a pillar."""
+    ranked = []
+    scores: list[tuple[str, float]] = []
+    for c, e in snap.entries.items():
+        value = e.get("s") if pillar is None else (e.get("p") or {}).get(pillar)
+        if value is not None:
+            scores.append((c, value))
+    for item in rank_scores(scores):
+        e, card = snap.entries[item.city_id], snap.cards.get(item.city_id, {})
+        row = {**card, "city_id": item.city_id, "score": e["s"], "coverage": e.get("c"),
+               "reason": e.get("why"), "pillars": e.get("p") or {},
+               "last_data_at": e.get("ld"), "stale": e.get("st", True), "rank": item.rank}
+        if pillar is not None:
+            row["pillar_score"] = item.score
+        ranked.append(row)
+    return readmodel.rows(ranked)
+
+
+def snapshot_unranked(snap: Snapshot) -> list[dict[str, str]]:
+    """Return the cities without an overall score then, and why."""
+    return [{"city_id": c, "reason": e.get("why") or ""}
+            for c, e in sorted(snap.entries.items()) if e.get("s") is None]
+
+
+def moment_block(name: str, point: Point, moment: Moment) -> dict[str, Any]:
+    """Return how a requested moment was resolved."""
+    return {"requested": point.text, "resolved_at": iso(moment.resolved_ms),
+            "ranking_version": moment.version, "committed_at": iso(moment.version_t)}
+
+
+def since_changes(timeline: Timeline, since: Moment, rows: list[dict[str, Any]],
+                  pillar: str | None = None) -> None:
+    """Add each row's change since a moment: rank and score then, places moved, points."""
+    then = timeline.rows(since, pillar)
+    by_id = {r["city_id"]: r for r in then}
+    for row in rows:
+        old = by_id.get(row["city_id"])
+        rank_then = None if old is None else old["rank"]
+        score_then = None if old is None else old["score"]
+        row["change"] = {
+            "rank_then": rank_then, "score_then": score_then,
+            "move": None if rank_then is None or row.get("rank") is None
+            else rank_then - row["rank"],
+            "score_change": None if score_then is None or row.get("score") is None
+            else row["score"] - score_then,
+        }
+
+
+def explain_document(timeline: Timeline, city_id: str, since: Point, until: Point | None
+                     ) -> dict[str, Any] | None:
+    """Return why a city's score and rank moved between two moments (None: unknown city)."""
+    start = timeline.resolve("since", since, clamp=since.kind == "time")
+    end = (timeline.latest() if until is None else timeline.resolve("until", until))
+    if end is None:
+        return None
+    if end.version < start.version:
+        raise BadQuery("until: must not be before since")
+    snap_from, snap_to = timeline.snapshot(start), timeline.snapshot(end)
+    e_from, e_to = snap_from.entries.get(city_id), snap_to.entries.get(city_id)
+    if e_to is None and e_from is None:
+        return None
+    changes: dict[str, list[Any]] = {}
+    for entry in timeline.history.entries(city_id, after=start.version, upto=end.version):
+        changes = merge_changes(changes, entry.get("x") or {})
+    changes = {k: c for k, c in changes.items() if (c[0], c[1]) != (c[2], c[3])}
+    methodology = timeline.methodology
+    split = None
+    if e_from is not None and e_to is not None:
+        split = decompose(methodology, entry_ends(e_from), entry_ends(e_to),
+                          moves_of(changes, methodology))
+    moved = rank_move(city_id, snap_from.scores(), snap_to.scores())
+
+    def end_of(entry: dict[str, Any] | None, moment: Moment, rank: int | None) -> dict[str, Any]:
+        return {"score": None if entry is None else entry.get("s"), "rank": rank,
+                "ranking_version": moment.version, "at": iso(moment.resolved_ms),
+                "methodology_version": None if entry is None else entry.get("m"),
+                "pillars": {} if entry is None else entry.get("p") or {}}
+
+    pillar_of = {c: methodology.indicator(c).pillar for c in changes
+                 if methodology.has_indicator(c)}
+    indicators = []
+    for code, c in changes.items():
+        indicators.append({
+            "indicator": code, "pillar": pillar_of.get(code),
+            "name": methodology.indicator(code).name if code in pillar_of else code,
+            "from_value": c[0], "to_value": c[2], "from_normalised": c[1],
+            "to_normalised": c[3],
+            "contribution": None if split is None else split.indicators.get(code, 0.0),
+            "event_id": c[4], "occurred_at": c[6], "feed": c[5]})
+    indicators.sort(key=lambda i: -abs(i["contribution"] or 0.0))
+    coverage = []
+    for code, c in changes.items():
+        if (c[1] is None) != (c[3] is None):
+            coverage.append({"indicator": code, "pillar": pillar_of.get(code),
+                             "change": "observed" if c[1] is None else "no longer observed"})
+    for p in methodology.pillars:
+        a = (e_from or {}).get("pc", {}).get(p.code)
+        b = (e_to or {}).get("pc", {}).get(p.code)
+        if a != b and a is not None and b is not None:
+            coverage.append({"pillar": p.code, "from": a, "to": b})
+    name = (snap_to.cards.get(city_id) or snap_from.cards.get(city_id) or {}).get("name")
+    return {
+        "city_id": city_id, "name": name or city_id,
+        "from": end_of(e_from, start, moved.rank_from),
+        "to": end_of(e_to, end, moved.rank_to),
+        "score_delta": None if split is None else split.score_delta,
+        "rank_delta": moved.rank_delta,
+        "rank_delta_own": moved.own, "rank_delta_others": moved.others,
+        "aggregation": methodology.aggregation,
+        "pillars": [{"pillar": p.code, "name": p.name,
+                     "from": (e_from or {}).get("p", {}).get(p.code),
+                     "to": (e_to or {}).get("p", {}).get(p.code),
+                     "contribution": None if split is None else split.pillars.get(p.code, 0.0)}
+                    for p in methodology.pillars],
+        "indicators": indicators,
+        "coverage_changes": coverage,
+        "passed": [{"city_id": c, "rank": r} for c, r in moved.passed],
+        "passed_by": [{"city_id": c, "rank": r} for c, r in moved.passed_by],
+        "history_kept": timeline.retention(),
+    }
+
+
+def city_history_at(timeline: Timeline, city_id: str, moment: Moment, limit: int = 0
+                    ) -> list[dict[str, Any]]:
+    """Return a city's kept entries up to a moment, oldest first, in the API's words."""
+    return [public_entry(e) for e in
+            timeline.history.entries(city_id, upto=moment.version, limit=limit)]
+
+
+def indicators_at(timeline: Timeline, city_id: str, moment: Moment,
+                  current: dict[str, Any]) -> dict[str, Any]:
+    """Return a city's indicators at a moment: today's, with every later change undone
+    (an undone value names no event: the history keeps the event of the newer value)."""
+    later: dict[str, list[Any]] = {}
+    for entry in timeline.history.entries(city_id, after=moment.version):
+        later = merge_changes(later, entry.get("x") or {})
+    out = {code: dict(info) for code, info in current.items()}
+    for code, c in later.items():
+        if c[1] is None:
+            out.pop(code, None)
+        else:
+            info = out.setdefault(code, {"derived": False})
+            info.update({"raw": c[0], "normalised": c[1], "event_id": None,
+                         "observed_at": None})
+    return out
+
+

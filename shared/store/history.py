@@ -1,0 +1,324 @@
+"""Kept history of the index: per-city entries by ranking version, the version clock, thinning.
+
+Each commit that changes a city writes one entry at its new ranking version (the COMMIT
+script in shared/store/lua.py) and records the version's commit time. The ranking as served
+at version V is every city's last entry at or before V, ranked by rank_scores; a time is
+first resolved to the last version committed at or before it. The sweeper thins old entries
+by the retention tiers (shared/retention.py) so a snapshot at each kept moment stays exact.
+
+Stored entry members (compact, the store's own format): v version, t commit ms, r rank then,
+m methodology, d index date, s score, c coverage, why reason, p pillar scores, pc pillar
+coverage, ld last_data_at, st stale, n events folded, x indicator changes
+{code: [from_raw, from_norm, to_raw, to_norm, event_id, feed, occurred_at]}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from shared.jsonfast import compact, loads
+from shared.retention import Tier, parse_tiers, resolve_moment, thin
+from shared.store import keys as K
+from shared.store.connection import Client
+
+# ARGV: 1 instant (ms). The last kept version committed at or before it, as 'v:t' (or
+# false): a binary search over the versions sorted set (versions and times grow together).
+_RESOLVE_TIME = f"""
+local n = redis.call('ZCARD', '{K.VERSIONS}')
+local lo, hi, found = 0, n - 1, false
+local at = tonumber(ARGV[1])
+while lo <= hi do
+  local mid = math.floor((lo + hi) / 2)
+  local m = redis.call('ZRANGE', '{K.VERSIONS}', mid, mid)[1]
+  local t = tonumber(string.match(m, ':(%d+)$'))
+  if t <= at then found = m; lo = mid + 1 else hi = mid - 1 end
+end
+return found
+"""
+
+# ARGV: 1 version. Every city's last entry at or before it and its current card (identity):
+# flat {{city, entry, card or false, ...}}.
+_SNAPSHOT = f"""
+local out = {{}}
+for _, city in ipairs(redis.call('SMEMBERS', '{K.CITIES}')) do
+  local got = redis.call('ZREVRANGEBYSCORE', '{K.city_history("")}' .. city, ARGV[1], '-inf',
+                         'LIMIT', 0, 1)
+  if got[1] then
+    out[#out + 1] = city; out[#out + 1] = got[1]
+    out[#out + 1] = redis.call('GET', '{K.city_card("")}' .. city)
+  end
+end
+return out
+"""
+
+# ARGV: 1 cut version, then cities. Drop each city's entries before its last one at or
+# before the cut version (that one is still the city's state at every later moment).
+_CUT = f"""
+local removed = 0
+for a = 2, #ARGV do
+  local key = '{K.city_history("")}' .. ARGV[a]
+  local got = redis.call('ZREVRANGEBYSCORE', key, ARGV[1], '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  if got[2] then removed = removed + redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. got[2]) end
+end
+return removed
+"""
+
+
+# ARGV: then (city, entry body) pairs. A city without history gets the body as an entry at
+# the current ranking version (stamped now if that version has no time yet).
+_SEED = f"""
+local ver = tonumber(redis.call('HGET', '{K.INDEX}', 'version') or '0')
+local now = redis.call('TIME')
+local t = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+if redis.call('ZCOUNT', '{K.VERSIONS}', ver, ver) == 0 then
+  redis.call('ZADD', '{K.VERSIONS}', ver, ver .. ':' .. t)
+end
+local rank_key = '{K.RANK_OVERALL}'
+local seeded = 0
+for a = 1, #ARGV, 2 do
+  local key = '{K.city_history("")}' .. ARGV[a]
+  if redis.call('EXISTS', key) == 0 then
+    local score = redis.call('ZSCORE', rank_key, ARGV[a])
+    local rank = 'null'
+    if score then rank = tostring(redis.call('ZCOUNT', rank_key, '(' .. score, '+inf') + 1) end
+    local head = '{{"v":' .. ver .. ',"t":' .. t .. ',"r":' .. rank .. ','
+    redis.call('ZADD', key, ver, head .. ARGV[a + 1] .. '}}')
+    seeded = seeded + 1
+  end
+end
+return seeded
+"""
+
+
+class TooOld(LookupError):
+    """A moment before the oldest kept point of history."""
+
+    def __init__(self, oldest_t: int | None) -> None:
+        super().__init__("before the oldest kept point" if oldest_t else "no history kept yet")
+        self.oldest_t = oldest_t
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A past moment resolved against the kept history."""
+
+    version: int  # the ranking version in force then
+    version_t: int  # when that version was committed (ms)
+    resolved_ms: int  # the instant whose state is returned (<= the requested one)
+
+
+def public_entry(raw: dict[str, Any]) -> dict[str, Any]:
+    """Return a stored entry in the API's words."""
+    return {
+        "ranking_version": raw["v"], "t": raw["t"], "rank": raw.get("r"),
+        "methodology_version": raw.get("m"), "index_date": raw.get("d"),
+        "score": raw.get("s"), "coverage": raw.get("c"), "reason": raw.get("why"),
+        "pillars": raw.get("p", {}), "pillar_coverage": raw.get("pc", {}),
+        "last_data_at": raw.get("ld"), "stale": raw.get("st", True), "events": raw.get("n", 0),
+        "changes": [
+            {"indicator": code, "from_value": c[0], "from_normalised": c[1], "to_value": c[2],
+             "to_normalised": c[3], "event_id": c[4], "feed": c[5], "occurred_at": c[6]}
+            for code, c in (raw.get("x") or {}).items()],
+    }
+
+
+class HistoryStore:
+    """Read and thin the kept history."""
+
+    def __init__(self, client: Client, tiers: str | list[Tier] = "1h=all,1d=10m,14d=1h,400d=1d",
+                 compact_interval_s: int = 60) -> None:
+        self.client = client
+        self.tiers = parse_tiers(tiers) if isinstance(tiers, str) else tiers
+        self.compact_interval_s = compact_interval_s
+        self._resolve_time = client.register_script(_RESOLVE_TIME)
+        self._snapshot = client.register_script(_SNAPSHOT)
+        self._cut = client.register_script(_CUT)
+        self._seed = client.register_script(_SEED)
+
+    def now_ms(self) -> int:
+        """Return the Redis clock (the clock that stamps versions) in milliseconds."""
+        sec, usec = self.client.time()
+        return int(sec) * 1000 + int(usec) // 1000
+
+    # -- resolving moments ---------------------------------------------------------------
+
+    def oldest(self) -> tuple[int, int] | None:
+        """Return (version, t) of the oldest kept version, or None before any commit."""
+        got = self.client.zrange(K.VERSIONS, 0, 0)
+        return _split(got[0]) if got else None
+
+    def latest(self) -> tuple[int, int] | None:
+        """Return (version, t) of the newest version."""
+        got = self.client.zrange(K.VERSIONS, -1, -1)
+        return _split(got[0]) if got else None
+
+    def at_version(self, version: int) -> Moment:
+        """Resolve a ranking version to the last kept version at or before it."""
+        got = self.client.zrevrangebyscore(K.VERSIONS, version, "-inf", start=0, num=1)
+        if not got:
+            oldest = self.oldest()
+            raise TooOld(oldest[1] if oldest else None)
+        v, t = _split(got[0])
+        return Moment(v, t, t)
+
+    def at_time(self, at_ms: int, now_ms: int | None = None) -> Moment:
+        """Resolve an instant to the last version committed at or before its exact moment."""
+        now = self.now_ms() if now_ms is None else now_ms
+        resolved = resolve_moment(self.tiers, min(at_ms, now), now)
+        got = self._resolve_time(args=[resolved])
+        if not got:
+            oldest = self.oldest()
+            raise TooOld(oldest[1] if oldest else None)
+        v, t = _split(got)
+        return Moment(v, t, resolved)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def snapshot(self, version: int) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+        """Return {city: (stored entry in force at a version, current card)}; cities first
+        scored later are absent. The card gives identity (name, country, region, place)."""
+        flat = self._snapshot(args=[version])
+        return {flat[i]: (loads(flat[i + 1]), loads(flat[i + 2]) if flat[i + 2] else {})
+                for i in range(0, len(flat), 3)}
+
+    def entry_at(self, city: str, version: int) -> dict[str, Any] | None:
+        """Return a city's stored entry in force at a version, or None."""
+        got = self.client.zrevrangebyscore(K.city_history(city), version, "-inf", start=0, num=1)
+        return loads(got[0]) if got else None
+
+    def entries(self, city: str, after: int | None = None, upto: int | None = None,
+                limit: int = 0) -> list[dict[str, Any]]:
+        """Return a city's stored entries with after < version <= upto, oldest first
+        (the last `limit` of them if given)."""
+        lo = "-inf" if after is None else f"({after}"
+        hi = "+inf" if upto is None else upto
+        if limit:
+            got = self.client.zrevrangebyscore(K.city_history(city), hi, lo, start=0, num=limit)
+            got.reverse()
+        else:
+            got = self.client.zrangebyscore(K.city_history(city), lo, hi)
+        return [loads(m) for m in got]
+
+    def entry_before(self, city: str, version: int) -> dict[str, Any] | None:
+        """Return the city's entry just before a version, if kept."""
+        got = self.client.zrevrangebyscore(K.city_history(city), f"({version}", "-inf",
+                                           start=0, num=1)
+        return loads(got[0]) if got else None
+
+    def size(self, city: str) -> int:
+        """Return how many entries of a city are kept."""
+        return int(self.client.zcard(K.city_history(city)))
+
+    def without_history(self) -> list[tuple[str, str]]:
+        """Return (city, stored result JSON) of scored cities that have no history entry."""
+        out: list[tuple[str, str]] = []
+        for batch in _batches(self._cities(), 500):
+            pipe = self.client.pipeline(transaction=False)
+            for city in batch:
+                pipe.exists(K.city_history(city))
+                pipe.get(K.city_result(city))
+            replies = pipe.execute()
+            out += [(c, r) for c, e, r in zip(batch, replies[0::2], replies[1::2])
+                    if not e and r is not None]
+        return out
+
+    def seed(self, bodies: dict[str, str]) -> int:
+        """Write each city's entry body at the current version if it has no history."""
+        args: list[str] = []
+        for city, body in bodies.items():
+            args += [city, body]
+        return int(self._seed(args=args))
+
+    # -- thinning ------------------------------------------------------------------------
+
+    def compact_due(self) -> bool:
+        """Take the thinning lock if a pass is due (one pass per interval across workers)."""
+        return bool(self.client.set(K.HISTORY_COMPACTING, "1", nx=True,
+                                    ex=max(1, self.compact_interval_s)))
+
+    def compact(self, now_ms: int | None = None) -> int:
+        """Thin entries that aged into a coarser tier since the last pass and drop those
+        older than the last tier; return how many entries were removed."""
+        now = self.now_ms() if now_ms is None else now_ms
+        last = int(self.client.get(K.HISTORY_COMPACTED) or 0)
+        removed = 0
+        younger = 0
+        for tier in self.tiers:
+            if tier.resolution_ms:
+                res = tier.resolution_ms
+                hi = now - younger  # exclusive: younger entries belong to a finer tier
+                lo = max(now - tier.age_ms, last - younger - res) // res * res
+                if lo < hi:
+                    removed += self._thin_window(lo, hi, res)
+            younger = tier.age_ms
+        removed += self._drop_before(now - self.tiers[-1].age_ms)
+        self.client.set(K.HISTORY_COMPACTED, now)
+        return removed
+
+    def _version_after(self, at_ms: int) -> int:
+        """Return the last version committed before at_ms (0 if none)."""
+        got = self._resolve_time(args=[at_ms - 1])
+        return _split(got)[0] if got else 0
+
+    def _thin_window(self, lo_ms: int, hi_ms: int, res: int) -> int:
+        v_lo, v_hi = self._version_after(lo_ms), self._version_after(hi_ms)
+        if v_hi <= v_lo:
+            return 0
+        removed = 0
+        versions = [_split(m) for m in self.client.zrangebyscore(K.VERSIONS, f"({v_lo}", v_hi)]
+        drop, _ = thin([(v, t, {}) for v, t in versions], res)
+        if drop:
+            pipe = self.client.pipeline(transaction=False)
+            for v in drop:
+                pipe.zremrangebyscore(K.VERSIONS, v, v)
+            pipe.execute()
+        for batch in _batches(self._cities(), 500):
+            pipe = self.client.pipeline(transaction=False)
+            for city in batch:
+                pipe.zrangebyscore(K.city_history(city), f"({v_lo}", v_hi)
+            writes = self.client.pipeline(transaction=False)
+            for city, members in zip(batch, pipe.execute()):
+                entries = [loads(m) for m in members]
+                drop, merged = thin([(e["v"], e["t"], e.get("x") or {}) for e in entries], res)
+                key = K.city_history(city)
+                for v in drop:
+                    writes.zremrangebyscore(key, v, v)
+                for e in entries:
+                    if e["v"] in merged:
+                        e["x"] = merged[e["v"]]
+                        writes.zremrangebyscore(key, e["v"], e["v"])
+                        writes.zadd(key, {compact(e): e["v"]})
+                removed += len(drop)
+            writes.execute()
+        return removed
+
+    def _drop_before(self, cut_ms: int) -> int:
+        v_cut = self._version_after(cut_ms + 1)
+        if not v_cut:
+            return 0
+        self.client.zremrangebyscore(K.VERSIONS, "-inf", f"({v_cut}")
+        removed = 0
+        for batch in _batches(self._cities(), 500):
+            removed += int(self._cut(args=[v_cut, *batch]))
+        return removed
+
+    def _cities(self) -> Iterator[str]:
+        return iter(self.client.sscan_iter(K.CITIES, count=1000))
+
+
+def _split(member: str) -> tuple[int, int]:
+    v, _, t = member.partition(":")
+    return int(v), int(t)
+
+
+def _batches(items: Iterator[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
