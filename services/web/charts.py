@@ -60,6 +60,7 @@ class Point:
     y: float  # pixels from the top
     value: float
     label: str
+    mark: str | None = None  # what moved at this point (drawn as a marked point)
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,10 @@ def decimals(step: float) -> int:
 def line_chart(series: Sequence[tuple[float, float | None]], height: int = 180,
                invert: bool = False, lo: float | None = None, hi: float | None = None,
                min_span: float = 1.0, integer: bool = False,
-               label_fmt: str = "{:.1f}") -> LineChart:
-    """Lay out (time in ms, value or None) points; None breaks the line; invert for ranks."""
+               label_fmt: str = "{:.1f}", marks: Sequence[str | None] | None = None
+               ) -> LineChart:
+    """Lay out (time in ms, value or None) points; None breaks the line; invert for ranks;
+    marks (one per point, None for none) name what moved at a point."""
     known = [(t, v) for t, v in series if v is not None]
     if not known:
         return LineChart(height=height)
@@ -127,12 +130,14 @@ def line_chart(series: Sequence[tuple[float, float | None]], height: int = 180,
     points: list[Point] = []
     segments: list[Segment] = []
     prev: Point | None = None
-    for t, v in series:
+    for n, (t, v) in enumerate(series):
         if v is None:
             prev = None
             continue
+        mark = marks[n] if marks is not None and n < len(marks) else None
+        label = f"{_when(t, max(span, 1))}: {label_fmt.format(v)}"
         p = Point(round(x(t), 3), round(y(v), 2), v,
-                  f"{_when(t, max(span, 1))}: {label_fmt.format(v)}")
+                  f"{label} — moved: {mark}" if mark else label, mark)
         if prev is not None:
             segments.append(Segment(prev.x, prev.y, p.x, p.y))
         points.append(p)

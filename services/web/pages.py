@@ -6,19 +6,30 @@ Every number shown on a page comes from the same helpers as the API (`rankings_p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from statistics import mean
 from typing import Any
+
+from flask import url_for
 
 from services.web import charts
 from services.web.api import city_payload, ctx, rankings_payload
 from services.web.csvsafe import Cell, csv_text
+from services.web.formatting import fmt_signed, top_change
+from services.web.whatchanged import explain_view, name_of
+from shared.handlers.timeline import Point
 from shared.methodology import Methodology, Pillar
 from shared.scoring.ranking import rank_scores
+from shared.store.history import Moment
 
 SORT_OVERALL = "overall"
 STRENGTH_POINTS = 5.0  # a pillar this far above (below) the peers' mean is a strength (weakness)
 PEER_SPAN = 5  # peers for strengths: this many cities ranked above and below
 MAX_COMPARE = 4
+# The "since" choices of the Move column and of a city's "What changed" ("" = today).
+RANKING_SINCE = (("", "Today"), ("24h", "24 hours"), ("7d", "7 days"), ("30d", "30 days"))
+CITY_SINCE = (("", "Today"), ("7d", "7 days"), ("30d", "30 days"))
 
 _previous: dict[str, tuple[str | None, dict[str, int]]] = {}  # per index date, per process
 
@@ -59,13 +70,23 @@ def previous_edition(city_ids: list[str], index_date: str) -> tuple[str | None, 
     return prev_date, ranks
 
 
-def _name_of(city_id: str) -> str:
-    result = ctx().reader.result(city_id) or {}
-    return str((result.get("profile") or {}).get("name") or city_id)
+def since_links(endpoint: str, args: Mapping[str, str], choices: tuple[tuple[str, str], ...],
+                **path: str) -> list[dict[str, Any]]:
+    """Return one link per since choice, keeping the page's other query parameters."""
+    current = args.get("since") or ""
+    keep: dict[str, Any] = {**path, **{k: v for k, v in args.items() if k != "since" and v}}
+    return [{"value": value, "label": label, "current": value == current,
+             "href": url_for(endpoint, **{**keep, **({"since": value} if value else {})})}
+            for value, label in choices]
+
+
+def _moment_of(version: int) -> Moment:
+    return ctx().timeline.resolve("as_of", Point("version", version, str(version)))
 
 
 def ranking_page(args: dict[str, str]) -> dict[str, Any]:
-    """Build the ranking page: every ranked row, sorted and filtered as the URL asks."""
+    """Build the ranking page: every ranked row, sorted and filtered as the URL asks, as it is
+    now or as it was at as_of=, with each row's move since since= (default: today)."""
     c = ctx()
     pillars = pillar_list(c.methodology)
     codes = [p["code"] for p in pillars]
@@ -74,27 +95,59 @@ def ranking_page(args: dict[str, str]) -> dict[str, Any]:
         sort = SORT_OVERALL
     direction = "asc" if args.get("dir") == "asc" else "desc"
     query = (args.get("q") or "").strip()
-    doc = rankings_payload()  # honours region=
-    _, all_rows = c.ranked(None)
+    doc = rankings_payload()  # honours region=, as_of=, since=
+    past = doc.get("point_in_time")
+    all_rows = c.timeline.rows(_moment_of(past["ranking_version"])) if past else c.ranked(None)[1]
     regions = sorted({r["region"] for r in all_rows if r.get("region")})
     items = sorted(doc["items"], key=sort_key(sort), reverse=direction == "asc")
     if query:
         q = query.lower()
         items = [i for i in items if q in (i["name"] or "").lower()
                  or q in (i["country"] or "").lower() or q in i["city_id"]]
-    ids = [r["city_id"] for r in all_rows] + [u["city_id"] for u in doc["unranked"]]
-    prev_date, prev_ranks = previous_edition(ids, doc["as_of"])
+    prev_date, prev_ranks = None, None
     for item in items:
-        before = prev_ranks.get(item["city_id"])
-        item["movement"] = None if before is None else before - item["rank"]
-        item["new"] = prev_date is not None and before is None
-    unranked = [{**u, "name": _name_of(u["city_id"])} for u in doc["unranked"]]
+        item.update(rank_then=None, movement=None, new=False, score_change=None)
+    if "since" in doc and any(i["change"]["rank_then"] is not None for i in doc["items"]):
+        basis = "since"
+        for item in items:
+            change = item["change"]
+            item["rank_then"] = change["rank_then"]
+            item["movement"] = change["move"]
+            item["new"] = change["rank_then"] is None
+            item["score_change"] = change["score_change"]
+    elif past is None:
+        # Nobody was ranked at the since point (history starts with an empty index): count
+        # from the previous edition, else from when the page was opened.
+        ids = [r["city_id"] for r in all_rows] + [u["city_id"] for u in doc["unranked"]]
+        prev_date, ranks = previous_edition(ids, doc["as_of"])
+        basis = "edition" if prev_date else "opened"
+        prev_ranks = ranks if prev_date else None
+        for item in items:
+            before = ranks.get(item["city_id"])
+            item["rank_then"] = before
+            item["movement"] = None if before is None else before - item["rank"]
+            item["new"] = prev_date is not None and before is None
+    else:
+        basis = "none"  # a past ranking asked about a later since: nothing to compare
+    unranked = [{**u, "name": name_of(u["city_id"])} for u in doc["unranked"]]
+    api_args = {k: args[k] for k in ("as_of", "since") if args.get(k)}
     return {"doc": doc, "items": items, "pillars": pillars, "regions": regions,
             "sort": sort, "dir": direction, "region": doc["region"] or "", "q": query,
             "total": len(all_rows), "unranked": unranked, "prev_date": prev_date,
             "threshold": c.methodology.coverage_threshold,
             "stale_after_days": c.methodology.stale_after_days,
-            "prev_ranks": prev_ranks if prev_date else None}
+            "prev_ranks": prev_ranks, "basis": basis, "past": past,
+            "since_block": doc.get("since"), "since": args.get("since") or "",
+            "as_of": args.get("as_of") or "", "api_args": api_args,
+            "since_links": since_links("views.ranking", args, RANKING_SINCE),
+            "pillar_names": {**{p.code: p.name for p in c.methodology.pillars},
+                             **{i.code: i.name for i in c.methodology.indicators}},
+            "as_of_value": _local_input(past["resolved_at"]) if past else ""}
+
+
+def _local_input(iso_time: str) -> str:
+    """Return an RFC 3339 time as a datetime-local value in UTC (seconds)."""
+    return datetime.fromisoformat(iso_time).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _peer_means(rows: list[dict[str, Any]], at: int, codes: list[str]) -> dict[str, float | None]:
@@ -125,30 +178,49 @@ def _projects_view(projects: dict[str, Any], m: Methodology) -> dict[str, Any]:
             "latest": projects["latest"]}
 
 
-def _history_view(doc: dict[str, Any], updated_ms: int | None) -> dict[str, Any]:
-    entries = list(doc["history"])
-    series = [(float(e["t"]), e.get("score")) for e in entries]
-    ranks = [(float(e["t"]), e.get("rank")) for e in entries]
-    if doc["score"] is not None and updated_ms and (not entries or updated_ms > entries[-1]["t"]):
+def _history_view(doc: dict[str, Any], entries: list[dict[str, Any]], now_ms: int | None,
+                  m: Methodology) -> dict[str, Any]:
+    """Lay out the score and rank charts over every kept entry; entries that moved are marked
+    with their largest change."""
+    series: list[tuple[float, float | None]] = []
+    ranks: list[tuple[float, float | None]] = []
+    marks: list[str | None] = []
+    prev: float | None = None
+    for e in entries:
+        series.append((float(e["t"]), e.get("score")))
+        ranks.append((float(e["t"]), e.get("rank")))
+        change = top_change(e, m)
+        if change is None and e.get("score") is not None and prev is not None \
+                and e["score"] != prev:
+            change = f"score {fmt_signed(e['score'] - prev)}"
+        marks.append(change)
+        e["moved"] = change
+        if e.get("score") is not None:
+            prev = e["score"]
+    if doc["score"] is not None and now_ms and (not entries or now_ms > entries[-1]["t"]):
         # Others' changes move a city's rank without a history entry: add "now".
-        series.append((float(updated_ms), doc["score"]))
-        ranks.append((float(updated_ms), doc["rank"]))
+        series.append((float(now_ms), doc["score"]))
+        ranks.append((float(now_ms), doc["rank"]))
+        marks.append(None)
     return {"entries": entries,
-            "score": charts.line_chart(series, lo=0, hi=100, min_span=10),
+            "score": charts.line_chart(series, lo=0, hi=100, min_span=10, marks=marks),
             "rank": charts.line_chart(ranks, height=140, invert=True, lo=1, min_span=4,
-                                      integer=True, label_fmt="rank {:.0f}")}
+                                      integer=True, label_fmt="rank {:.0f}", marks=marks)}
 
 
-def city_page(city_id: str) -> dict[str, Any] | None:
-    """Build a city's profile: scores, peers, strengths, indicators, projects, history."""
+def city_page(city_id: str, args: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+    """Build a city's profile (now, or at as_of=): scores, peers, strengths, indicators,
+    projects, history, and what changed since since= (default: today)."""
+    args = args or {}
     c = ctx()
-    doc = city_payload(city_id)
+    doc = city_payload(city_id)  # honours as_of=
     if doc is None:
         return None
+    past = doc.get("point_in_time")
     m = c.methodology
     pillars = pillar_list(m)
     codes = [p["code"] for p in pillars]
-    _, rows = c.ranked(None)
+    rows = c.timeline.rows(_moment_of(past["ranking_version"])) if past else c.ranked(None)[1]
     at = next((i for i, r in enumerate(rows) if r["city_id"] == city_id), None)
     means = _peer_means(rows, at, codes) if at is not None else dict.fromkeys(codes)
     pillar_rows = []
@@ -174,12 +246,20 @@ def city_page(city_id: str) -> dict[str, Any] | None:
     peers = {"above": rows[max(0, at - 2): at] if at is not None else [],
              "below": rows[at + 1: at + 3] if at is not None else []}
     region_total = sum(1 for r in rows if r.get("region") == doc["region"])
+    entries = c.reader.history(city_id)
+    if past:
+        entries = [e for e in entries if e["ranking_version"] <= past["ranking_version"]]
     return {"city": doc, "pillars": pillars, "pillar_rows": pillar_rows,
             "strengths": strengths, "weaknesses": weaknesses, "groups": groups,
-            "projects": _projects_view(doc["projects"], m), "peers": peers,
-            "total": len(rows), "region_total": region_total, "peer_span": PEER_SPAN,
-            "strength_points": STRENGTH_POINTS,
-            "history": _history_view(doc, c.reader.meta().updated_ms),
+            "projects": None if doc["projects"] is None else _projects_view(doc["projects"], m),
+            "peers": peers, "total": len(rows), "region_total": region_total,
+            "peer_span": PEER_SPAN, "strength_points": STRENGTH_POINTS,
+            "history": _history_view(doc, entries,
+                                     None if past else c.reader.meta().updated_ms, m),
+            "past": past, "as_of": args.get("as_of") or "",
+            "changed": explain_view(city_id, args, past),
+            "since_links": since_links("views.city", args, CITY_SINCE, city_id=city_id),
+            "as_of_value": _local_input(past["resolved_at"]) if past else "",
             "compare_with": (rows[at - 1] if at else rows[1] if len(rows) > 1 and at == 0
                              else None)}
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from services.web import pages
-from services.web.api import BadQuery, city_payload, ctx
+from services.web import formatting, pages
+from services.web.api import city_payload, ctx
 from services.web.caching import cacheable
 from services.web.explore import explore_page
 from services.web.mapview import map_page
+from shared.handlers.queries import BadQuery, NotKept
 
 # Templates and static files live in the app's own folders (services/web/templates, static).
 bp = Blueprint("views", __name__)
@@ -34,19 +35,26 @@ def _headers(resp: Response) -> Response:
 @bp.get("/")
 @cacheable("page-ranking")
 def ranking() -> tuple[str, int] | str:
-    """Render the live ranking (sort=, dir=, region=, q=)."""
+    """Render the live ranking (sort=, dir=, region=, q=, since=), or a past one (as_of=)."""
     try:
         page = pages.ranking_page(request.args.to_dict())
     except BadQuery as exc:
         return render_template("error.html", title="Bad request", message=str(exc)), 400
+    except NotKept as exc:
+        return not_kept(str(exc))
     return render_template("ranking.html", **page)
 
 
 @bp.get("/cities/<city_id>")
 @cacheable("page-city")
 def city(city_id: str) -> tuple[str, int] | str:
-    """Render a city's profile."""
-    page = pages.city_page(city_id)
+    """Render a city's profile, now or at as_of=, with what changed since since=."""
+    try:
+        page = pages.city_page(city_id, request.args.to_dict())
+    except BadQuery as exc:
+        return render_template("error.html", title="Bad request", message=str(exc)), 400
+    except NotKept as exc:
+        return not_kept(str(exc))
     if page is None:
         return not_found(f"No city with id “{city_id}” is in the index.")
     return render_template("city.html", **page)
@@ -112,6 +120,11 @@ def not_found(message: str) -> tuple[str, int]:
     return render_template("error.html", title="Not found", message=message), 404
 
 
+def not_kept(message: str) -> tuple[str, int]:
+    """Render the page for a moment before the oldest kept point of history."""
+    return render_template("error.html", title="Not kept", message=message), 404
+
+
 @bp.app_template_filter("score")
 def fmt_score(value: float | None) -> str:
     """Format a 0-100 score with one decimal."""
@@ -124,31 +137,9 @@ def fmt_pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
-@bp.app_template_filter("qty")
-def fmt_qty(value: float | None, unit: str = "") -> str:
-    """Format a raw indicator value with its unit."""
-    if value is None:
-        return "—"
-    if abs(value) >= 1000 or float(value).is_integer():
-        text = f"{value:,.0f}"
-    elif abs(value) < 1:
-        text = f"{value:.2f}"
-    else:
-        text = f"{value:,.1f}"
-    if not unit:
-        return text
-    return f"{text}{unit}" if unit == "%" else f"{text} {unit}"
-
-
-@bp.app_template_filter("day")
-def fmt_day(value: str | None) -> str:
-    """Format an ISO date or timestamp as a day (30 Jun 2025)."""
-    if not value:
-        return "—"
-    try:
-        return date.fromisoformat(value[:10]).strftime("%-d %b %Y")
-    except ValueError:
-        return value
+bp.add_app_template_filter(formatting.fmt_qty, "qty")
+bp.add_app_template_filter(formatting.fmt_day, "day")
+bp.add_app_template_filter(formatting.fmt_moment, "moment")
 
 
 @bp.app_template_filter("ms")
@@ -167,16 +158,5 @@ def fmt_iso_time(value: str | None) -> str:
     return datetime.fromisoformat(value).astimezone(UTC).strftime("%-d %b %Y %H:%M:%S UTC")
 
 
-@bp.app_template_filter("ordinal")
-def fmt_ordinal(value: int | None) -> str:
-    """Format a rank as an English ordinal (1st, 2nd, 3rd, 11th, 22nd)."""
-    if value is None:
-        return "—"
-    suffix = "th" if 10 <= value % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(value % 10, "th")
-    return f"{value}{suffix}"
-
-
-@bp.app_template_filter("signed")
-def fmt_signed(value: float | None) -> str:
-    """Format a difference with its sign and one decimal."""
-    return "—" if value is None else f"{value:+.1f}".replace("-", "−")
+bp.add_app_template_filter(formatting.fmt_ordinal, "ordinal")
+bp.add_app_template_filter(formatting.fmt_signed, "signed")

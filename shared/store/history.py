@@ -183,29 +183,11 @@ class HistoryStore:
         return {flat[i]: (loads(flat[i + 1]), loads(flat[i + 2]) if flat[i + 2] else {})
                 for i in range(0, len(flat), 3)}
 
-    def entry_at(self, city: str, version: int) -> dict[str, Any] | None:
-        """Return a city's stored entry in force at a version, or None."""
-        got = self.client.zrevrangebyscore(K.city_history(city), version, "-inf", start=0, num=1)
-        return loads(got[0]) if got else None
-
     def entries(self, city: str, after: int | None = None, upto: int | None = None,
                 limit: int = 0) -> list[dict[str, Any]]:
         """Return a city's stored entries with after < version <= upto, oldest first
         (the last `limit` of them if given)."""
-        lo = "-inf" if after is None else f"({after}"
-        hi = "+inf" if upto is None else upto
-        if limit:
-            got = self.client.zrevrangebyscore(K.city_history(city), hi, lo, start=0, num=limit)
-            got.reverse()
-        else:
-            got = self.client.zrangebyscore(K.city_history(city), lo, hi)
-        return [loads(m) for m in got]
-
-    def entry_before(self, city: str, version: int) -> dict[str, Any] | None:
-        """Return the city's entry just before a version, if kept."""
-        got = self.client.zrevrangebyscore(K.city_history(city), f"({version}", "-inf",
-                                           start=0, num=1)
-        return loads(got[0]) if got else None
+        return read_entries(self.client, city, after, upto, limit)
 
     def size(self, city: str) -> int:
         """Return how many entries of a city are kept."""
@@ -257,13 +239,13 @@ class HistoryStore:
         self.client.set(K.HISTORY_COMPACTED, now)
         return removed
 
-    def _version_after(self, at_ms: int) -> int:
+    def _last_version_before(self, at_ms: int) -> int:
         """Return the last version committed before at_ms (0 if none)."""
         got = self._resolve_time(args=[at_ms - 1])
         return _split(got)[0] if got else 0
 
     def _thin_window(self, lo_ms: int, hi_ms: int, res: int) -> int:
-        v_lo, v_hi = self._version_after(lo_ms), self._version_after(hi_ms)
+        v_lo, v_hi = self._last_version_before(lo_ms), self._last_version_before(hi_ms)
         if v_hi <= v_lo:
             return 0
         removed = 0
@@ -278,7 +260,7 @@ class HistoryStore:
             pipe = self.client.pipeline(transaction=False)
             for city in batch:
                 pipe.zrangebyscore(K.city_history(city), f"({v_lo}", v_hi)
-            writes = self.client.pipeline(transaction=False)
+            writes = self.client.pipeline(transaction=True)  # readers never see a gap
             for city, members in zip(batch, pipe.execute()):
                 entries = [loads(m) for m in members]
                 drop, merged = thin([(e["v"], e["t"], e.get("x") or {}) for e in entries], res)
@@ -295,7 +277,7 @@ class HistoryStore:
         return removed
 
     def _drop_before(self, cut_ms: int) -> int:
-        v_cut = self._version_after(cut_ms + 1)
+        v_cut = self._last_version_before(cut_ms + 1)
         if not v_cut:
             return 0
         self.client.zremrangebyscore(K.VERSIONS, "-inf", f"({v_cut}")
@@ -306,6 +288,20 @@ class HistoryStore:
 
     def _cities(self) -> Iterator[str]:
         return iter(self.client.sscan_iter(K.CITIES, count=1000))
+
+
+def read_entries(client: Client, city: str, after: int | None = None, upto: int | None = None,
+                 limit: int = 0) -> list[dict[str, Any]]:
+    """Return a city's stored entries with after < version <= upto, oldest first (the last
+    `limit` of them if given)."""
+    lo = "-inf" if after is None else f"({after}"
+    hi = "+inf" if upto is None else upto
+    if limit:
+        got = client.zrevrangebyscore(K.city_history(city), hi, lo, start=0, num=limit)
+        got.reverse()
+    else:
+        got = client.zrangebyscore(K.city_history(city), lo, hi)
+    return [loads(m) for m in got]
 
 
 def _split(member: str) -> tuple[int, int]:

@@ -17,7 +17,7 @@ from typing import Any
 from shared.events import SLUG_RE
 from shared.store import keys as K
 from shared.store.connection import Client
-from shared.store.history import public_entry
+from shared.store.history import public_entry, read_entries
 
 HOOK_TYPES = ("rank_change", "score_change", "failed", "held")
 QUEUE_MAX = 1000  # deliveries waiting per hook; past it the oldest is dropped (counted)
@@ -228,6 +228,5 @@ class HookStore:
 
     def history_before(self, city: str, ranking_version: int) -> dict[str, Any] | None:
         """Return the city's history entry committed just before ranking_version, if kept."""
-        got = self.client.zrevrangebyscore(K.city_history(city), f"({ranking_version}", "-inf",
-                                           start=0, num=1)
-        return public_entry(json.loads(got[0])) if got else None
+        got = read_entries(self.client, city, upto=ranking_version - 1, limit=1)
+        return public_entry(got[0]) if got else None

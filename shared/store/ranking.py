@@ -10,7 +10,7 @@ from shared.scoring.ranking import rank_scores
 from shared.store import keys as K
 from shared.store import lua
 from shared.store.connection import Client
-from shared.store.history import public_entry
+from shared.store.history import public_entry, read_entries
 
 
 @dataclass(frozen=True)
@@ -96,11 +96,7 @@ class RankingReader:
 
     def history(self, city: str, limit: int = 0) -> list[dict[str, Any]]:
         """Return a city's score and rank entries, oldest first (the last `limit` if given)."""
-        if limit:
-            rows = self.client.zrange(K.city_history(city), -limit, -1)
-        else:
-            rows = self.client.zrange(K.city_history(city), 0, -1)
-        return [public_entry(loads(r)) for r in rows]
+        return [public_entry(e) for e in read_entries(self.client, city, limit=limit)]
 
     def changes_after(self, last_id: str, block_ms: int, count: int = 200
                       ) -> list[tuple[str, dict[str, Any]]]:

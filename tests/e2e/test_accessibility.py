@@ -52,6 +52,11 @@ PAGES: dict[str, tuple[str, int]] = {
     "map": ("/map", 200),
     "map-by-pillar": ("/map?colour=talent", 200),
     "ranking-fresh-only": ("/?fresh=true", 200),
+    "ranking-as-of": ("/?as_of=100", 200),  # a past ranking (the last version at or before 100)
+    "ranking-since-week": ("/?since=7d&sort=talent", 200),
+    "ranking-not-kept": ("/?as_of=2001-01-01", 404),
+    "city-since-week": ("/cities/seoul?since=7d", 200),
+    "city-as-of": ("/cities/seoul?as_of=999999", 200),  # as of the last version at or before
     "unknown-path": ("/no-such-page", 404),  # Flask's own not-found page
 }
 NOT_HTML = {"views.city_csv"}  # routes of the views blueprint that serve no HTML page

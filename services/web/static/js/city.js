@@ -8,6 +8,7 @@
   "use strict";
   var A = window.AICity;
   var cfg = JSON.parse(document.getElementById("page-data").textContent);
+  if (cfg.asOf) return;  // a past profile never changes: no stream
   var figs = document.getElementById("keyfigs");
   var lastScore = cfg.score;
   var lastPillars = null;

@@ -11,7 +11,10 @@
   var cfg = JSON.parse(document.getElementById("page-data").textContent);
   var state = { sort: cfg.sort, dir: cfg.dir, region: cfg.region || "", q: cfg.q || "", fresh: !!cfg.fresh };
   var doc = null;
-  var baseline = cfg.prevRanks;  // rank in the previous edition; null until we pick one
+  // Moves count from the "since" point (each row's change.rank_then); when nobody was ranked
+  // then, from the previous edition (cfg.prevRanks) or from when the page was opened.
+  var baseline = cfg.basis === "edition" ? cfg.prevRanks : null;
+  var whys = {};  // city_id -> why it last moved, from the stream's drivers
   var shown = {};  // city_id -> {score, rank} as last displayed, to highlight changes
   var pendingFlash = {};
 
@@ -54,22 +57,62 @@
       (item.country || "").toLowerCase().indexOf(q) >= 0 || item.city_id.indexOf(q) >= 0;
   }
 
-  function setMovement(tr, item) {
-    var sym = field(tr, "mv"), text = field(tr, "mv-text");
-    var before = baseline ? baseline[item.city_id] : undefined;
+  function rankThen(item) {
+    if (cfg.basis === "since") return item.change ? item.change.rank_then : null;
+    if (cfg.basis === "none") return item.rank;
+    return baseline ? baseline[item.city_id] : undefined;
+  }
+
+  function signed(v) {
+    return (v >= 0 ? "+" : "−") + Math.abs(Math.round(v * 10) / 10).toFixed(1);
+  }
+
+  /* Show a row's move as rank then - rank now; rank then is kept on the cell. */
+  function showMove(tr, before, rank, scoreChange) {
+    var sym = field(tr, "mv"), text = field(tr, "mv-text"), cell = field(tr, "move");
+    cell.setAttribute("data-rank-then", before === undefined || before === null ? "" : before);
+    var tip = scoreChange === null || scoreChange === undefined ? "" : "Score " + signed(scoreChange) + " points";
     var cls, s, t;
     if (before === undefined || before === null) {
       cls = "new"; s = "new"; t = "new in the ranking";
-    } else if (before === item.rank) {
+    } else if (before === rank) {
       cls = "same"; s = "–"; t = "no change";
-    } else if (before > item.rank) {
-      cls = "up"; s = "▲ " + (before - item.rank); t = "up " + (before - item.rank);
+    } else if (before > rank) {
+      cls = "up"; s = "▲ " + (before - rank); t = "up " + (before - rank);
     } else {
-      cls = "down"; s = "▼ " + (item.rank - before); t = "down " + (item.rank - before);
+      cls = "down"; s = "▼ " + (rank - before); t = "down " + (rank - before);
     }
     sym.className = "mv " + cls;
     sym.textContent = s;
+    if (tip && cls !== "new") { sym.setAttribute("title", tip); t += ", " + tip.toLowerCase(); }
+    else sym.removeAttribute("title");
     text.textContent = t;
+  }
+
+  function setMovement(tr, item) {
+    showMove(tr, rankThen(item), item.rank,
+             cfg.basis === "since" && item.change ? item.change.score_change : null);
+    var why = field(tr, "why");
+    why.textContent = whys[item.city_id] || "";
+    why.hidden = !whys[item.city_id];
+  }
+
+  /* "▲ Research +2.1 (AI publications, feed seoul-open-data)" from a change's drivers. */
+  function whyText(c) {
+    var d = c.drivers || {}, ps = d.pillars || [], inds = d.indicators || [];
+    if (!ps.length && !inds.length) return "";
+    var p = ps[0];
+    var delta = c.score_delta !== null && c.score_delta !== undefined ? c.score_delta
+      : (p ? p.contribution : 0);
+    var text = delta >= 0 ? "▲" : "▼";
+    if (p) text += " " + (cfg.names[p.pillar] || p.pillar) + " " + signed(p.contribution);
+    var ind = inds.filter(function (i) { return p && i.pillar === p.pillar; })[0] || inds[0];
+    if (ind) {
+      var bits = [cfg.names[ind.indicator] || ind.indicator];
+      if (ind.feed) bits.push("feed " + ind.feed);
+      text += " (" + bits.join(", ") + ")";
+    }
+    return text;
   }
 
   function fill(tr, item) {
@@ -111,8 +154,14 @@
     field(tr, "band-text").textContent = ", ranks " + b.p05 + "–" + b.p95 + " in 90% of weightings";
   }
 
-  function params(withPillar) {
+  function apiQuery() {
     var p = new URLSearchParams();
+    Object.keys(cfg.apiArgs || {}).forEach(function (k) { p.set(k, cfg.apiArgs[k]); });
+    return p;
+  }
+
+  function params(withPillar) {
+    var p = apiQuery();
     if (state.region) p.set("region", state.region);
     if (withPillar && state.sort !== "overall") p.set("pillar", state.sort);
     if (state.fresh) p.set("fresh", "true");
@@ -126,6 +175,15 @@
     if (state.region) page.set("region", state.region);
     if (state.q) page.set("q", state.q);
     if (state.fresh) page.set("fresh", "true");
+    if (cfg.asOf) page.set("as_of", cfg.asOf);
+    Array.prototype.forEach.call(document.querySelectorAll("#since-nav a[data-since]"), function (a) {
+      var p = new URLSearchParams(page.toString());
+      var since = a.getAttribute("data-since");
+      if (since) p.set("since", since);
+      var q = p.toString();
+      a.setAttribute("href", window.location.pathname + (q ? "?" + q : ""));
+    });
+    if (cfg.since) page.set("since", cfg.since);
     var qs = page.toString();
     window.history.replaceState(null, "", window.location.pathname + (qs ? "?" + qs : "") + window.location.hash);
     var dl = params(true).toString();
@@ -228,10 +286,11 @@
   }
 
   var refresh = A.serial(function () {
-    return A.getJSON(cfg.api).then(function (fresh) {
+    var q = apiQuery().toString();
+    return A.getJSON(cfg.api + (q ? "?" + q : "")).then(function (fresh) {
       if (doc && fresh.ranking_version < doc.ranking_version) return;  // a late, older reply
       doc = fresh;
-      if (!baseline && !cfg.prevDate) {
+      if (!baseline && cfg.basis === "opened") {
         // First edition: movement counts from the ranking as it was when the page opened.
         baseline = {};
         doc.items.forEach(function (i) { baseline[i.city_id] = i.rank; });
@@ -263,12 +322,33 @@
     render();
   });
 
-  A.connect({
-    url: cfg.stream,
-    status: document.getElementById("live-status"),
-    onSnapshot: function (s) { if (!doc || s.ranking_version !== doc.ranking_version) refresh(); },
-    onChange: function (c) { pendingFlash[c.city_id] = true; refresh(); bandsLater(); },
-    onResync: refresh
-  });
+  /* A change over the stream: say why the row moved and move it now; the refresh follows. */
+  function changed(c) {
+    pendingFlash[c.city_id] = true;
+    var why = whyText(c);
+    if (why) {
+      whys[c.city_id] = why;
+      var tr = rows[c.city_id];
+      var name = tr ? field(tr, "link").textContent : c.city_id;
+      document.getElementById("why-live").textContent = name + ": " + why;
+      if (tr && c.rank !== null && c.rank !== undefined && cfg.basis === "since") {
+        var then = field(tr, "move").getAttribute("data-rank-then");
+        showMove(tr, then === "" ? null : Number(then), c.rank, null);
+      }
+      if (tr) { field(tr, "why").textContent = why; field(tr, "why").hidden = false; }
+    }
+    refresh();
+    bandsLater();
+  }
+
+  if (!cfg.asOf) {  // a past ranking never changes: no stream
+    A.connect({
+      url: cfg.stream,
+      status: document.getElementById("live-status"),
+      onSnapshot: function (s) { if (!doc || s.ranking_version !== doc.ranking_version) refresh(); },
+      onChange: changed,
+      onResync: refresh
+    });
+  }
   refresh();
 })();
