@@ -28,6 +28,7 @@ _SPAN = re.compile(r"^(\d+)([smhd])$")
 _VERSION = re.compile(r"^\d+$")
 _PLUS_AS_SPACE = re.compile(r"([Tt ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$")
 SNAPSHOTS_CACHED = 16
+COLD_READS = 2  # snapshots one process reads from Redis at once (a flood of new moments waits)
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class Timeline:
         self._snapshots: OrderedDict[int, Snapshot] = OrderedDict()
         self._rows: OrderedDict[tuple[int, str | None], list[dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
+        self._cold = threading.BoundedSemaphore(COLD_READS)
 
     def now_ms(self) -> int:
         """Return the clock versions are stamped with."""
@@ -149,7 +151,8 @@ class Timeline:
             if hit is not None:
                 self._snapshots.move_to_end(moment.version)
                 return Snapshot(moment, hit.entries, hit.cards)
-        got = self.history.snapshot(moment.version)
+        with self._cold:
+            got = self.history.snapshot(moment.version)
         snap = Snapshot(moment, {c: e for c, (e, _) in got.items()},
                         {c: card for c, (_, card) in got.items()})
         with self._lock:

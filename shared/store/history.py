@@ -38,11 +38,13 @@ end
 return found
 """
 
-# ARGV: 1 version. Every city's last entry at or before it and its current card (identity):
-# flat {{city, entry, card or false, ...}}.
+# ARGV: 1 version, then cities. Each city's last entry at or before the version and its
+# current card (identity): flat {{city, entry, card or false, ...}} for cities with one.
+# Called per batch of cities, so a large index never holds Redis for long.
 _SNAPSHOT = f"""
 local out = {{}}
-for _, city in ipairs(redis.call('SMEMBERS', '{K.CITIES}')) do
+for a = 2, #ARGV do
+  local city = ARGV[a]
   local got = redis.call('ZREVRANGEBYSCORE', '{K.city_history("")}' .. city, ARGV[1], '-inf',
                          'LIMIT', 0, 1)
   if got[1] then
@@ -90,6 +92,9 @@ for a = 1, #ARGV, 2 do
 end
 return seeded
 """
+
+
+SNAPSHOT_BATCH = 500  # cities per snapshot script call (each holds Redis a few ms at most)
 
 
 class TooOld(LookupError):
@@ -179,9 +184,12 @@ class HistoryStore:
     def snapshot(self, version: int) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
         """Return {city: (stored entry in force at a version, current card)}; cities first
         scored later are absent. The card gives identity (name, country, region, place)."""
-        flat = self._snapshot(args=[version])
-        return {flat[i]: (loads(flat[i + 1]), loads(flat[i + 2]) if flat[i + 2] else {})
-                for i in range(0, len(flat), 3)}
+        out: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        for batch in _batches(self._cities(), SNAPSHOT_BATCH):
+            flat = self._snapshot(args=[version, *batch])
+            for i in range(0, len(flat), 3):
+                out[flat[i]] = (loads(flat[i + 1]), loads(flat[i + 2]) if flat[i + 2] else {})
+        return out
 
     def entries(self, city: str, after: int | None = None, upto: int | None = None,
                 limit: int = 0) -> list[dict[str, Any]]:

@@ -328,9 +328,11 @@ if ARGV[12] == '1' then
   redis.call('ZREMRANGEBYRANK', hkey, 0, -tonumber(ARGV[14]) - 1)
   local old_json = old_rank > 0 and tostring(old_rank) or 'null'
   local extras = ARGV[17] ~= '' and (',' .. ARGV[17]) or ''
+  local delta_json = (old_rank > 0 and new_rank > 0) and tostring(new_rank - old_rank) or 'null'
   redis.call('XADD', '{K.CHANGES}', 'MAXLEN', '~', ARGV[15], '*', 'c',
     '{{"ranking_version":' .. ver .. ',"t":' .. t .. ',"rank":' .. rank_json ..
-    ',"old_rank":' .. old_json .. ',"city_id":"' .. city .. '"' .. extras .. '}}')
+    ',"old_rank":' .. old_json .. ',"rank_delta":' .. delta_json .. ',"city_id":"' .. city ..
+    '"' .. extras .. '}}')
 end
 if watermark > 0 then
   local zkey = '{K.scored_versions("")}' .. city

@@ -217,6 +217,7 @@ def test_change_messages_carry_the_delta_and_drivers(pipeline: Pipeline) -> None
     changes = [c for _, c in reader.changes_between(last, None)]
     change = next(json.loads(c) for c in changes if json.loads(c)["city_id"] == "delta")
     assert change["score_delta"] == pytest.approx(change["score"] - change["old_score"], abs=1e-9)
+    assert change["rank_delta"] == change["rank"] - change["old_rank"]
     assert change["drivers"]["pillars"][0]["pillar"] == "research"
     top = change["drivers"]["indicators"][0]
     assert top["indicator"] == posted[0]["data"]["indicator"]
