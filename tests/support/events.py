@@ -57,9 +57,11 @@ def post_ndjson(url: str, token: str, events: list[dict[str, Any]]) -> requests.
 
 
 def strip_volatile(doc: dict[str, Any]) -> dict[str, Any]:
-    """Drop the fields that legitimately differ between runs (times, version counters, and
-    the rank bands, which are seeded from the ranking version and trail it by seconds)."""
-    out = {k: v for k, v in doc.items() if k not in ("updated_at", "ranking_version")}
+    """Drop the fields that legitimately differ between runs (times, version counters, the
+    rank bands, which are seeded from the ranking version and trail it by seconds, and each
+    row's change since the day's start, which depends on the order commits happened in)."""
+    out = {k: v for k, v in doc.items() if k not in ("updated_at", "ranking_version", "since")}
     if isinstance(out.get("items"), list):
-        out["items"] = [{k: v for k, v in i.items() if k != "rank_band"} for i in out["items"]]
+        out["items"] = [{k: v for k, v in i.items() if k not in ("rank_band", "change")}
+                        for i in out["items"]]
     return out
