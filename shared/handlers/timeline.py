@@ -27,7 +27,7 @@ from shared.store.history import HistoryStore, Moment, TooOld, public_entry
 _SPAN = re.compile(r"^(\d+)([smhd])$")
 _VERSION = re.compile(r"^\d+$")
 _PLUS_AS_SPACE = re.compile(r"([Tt ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$")
-SNAPSHOTS_CACHED = 16
+SNAPSHOTS_CACHED = 8  # per process; at 10,000 cities a snapshot and its rows take ~30 MB
 COLD_READS = 2  # snapshots one process reads from Redis at once (a flood of new moments waits)
 
 
@@ -90,10 +90,6 @@ class Snapshot:
     entries: dict[str, dict[str, Any]]  # city -> stored entry in force
     cards: dict[str, dict[str, Any]]  # city -> current card (identity)
 
-    def scores(self) -> dict[str, float]:
-        """Return every ranked city's overall score then."""
-        return {c: e["s"] for c, e in self.entries.items() if e.get("s") is not None}
-
     def methodology(self) -> str | None:
         """Return the methodology in force (the newest entry's)."""
         newest = max(self.entries.values(), key=lambda e: e["v"], default=None)
@@ -113,6 +109,7 @@ class Timeline:
         self.methodology = methodology
         self._snapshots: OrderedDict[int, Snapshot] = OrderedDict()
         self._rows: OrderedDict[tuple[int, str | None], list[dict[str, Any]]] = OrderedDict()
+        self._scores: OrderedDict[int, dict[str, float]] = OrderedDict()
         self._lock = threading.Lock()
         self._cold = threading.BoundedSemaphore(COLD_READS)
 
@@ -162,6 +159,20 @@ class Timeline:
         return snap
 
 
+    def scores(self, moment: Moment) -> dict[str, float]:
+        """Return every ranked city's overall score at a kept moment (cached; read-only)."""
+        with self._lock:
+            hit = self._scores.get(moment.version)
+        if hit is not None:
+            return hit
+        with self._cold:
+            got = self.history.scores(moment.version)
+        with self._lock:
+            self._scores[moment.version] = got
+            while len(self._scores) > 4 * SNAPSHOTS_CACHED:
+                self._scores.popitem(last=False)
+        return got
+
     def rows(self, moment: Moment, pillar: str | None = None) -> list[dict[str, Any]]:
         """Return the ranking rows served at a kept moment (cached; copy before changing)."""
         key = (moment.version, pillar)
@@ -192,8 +203,8 @@ def snapshot_rows(snap: Snapshot, pillar: str | None = None) -> list[dict[str, A
                "last_data_at": e.get("ld"), "stale": e.get("st", True), "rank": item.rank}
         if pillar is not None:
             row["pillar_score"] = item.score
-        ranked.append(row)
-    return readmodel.rows(ranked)
+        ranked.append(readmodel.row_of(row))
+    return ranked
 
 
 def snapshot_unranked(snap: Snapshot) -> list[dict[str, str]]:
@@ -211,12 +222,13 @@ def moment_block(name: str, point: Point, moment: Moment) -> dict[str, Any]:
 def since_changes(timeline: Timeline, since: Moment, rows: list[dict[str, Any]],
                   pillar: str | None = None) -> None:
     """Add each row's change since a moment: rank and score then, places moved, points."""
-    then = timeline.rows(since, pillar)
-    by_id = {r["city_id"]: r for r in then}
+    if pillar is None:  # the scores alone rank the cities (the light read)
+        scores = timeline.scores(since)
+        then = {r.city_id: (r.rank, r.score) for r in rank_scores(scores.items())}
+    else:
+        then = {r["city_id"]: (r["rank"], r["score"]) for r in timeline.rows(since, pillar)}
     for row in rows:
-        old = by_id.get(row["city_id"])
-        rank_then = None if old is None else old["rank"]
-        score_then = None if old is None else old["score"]
+        rank_then, score_then = then.get(row["city_id"], (None, None))
         row["change"] = {
             "rank_then": rank_then, "score_then": score_then,
             "move": None if rank_then is None or row.get("rank") is None
@@ -235,8 +247,8 @@ def explain_document(timeline: Timeline, city_id: str, since: Point, until: Poin
         return None
     if end.version < start.version:
         raise BadQuery("until: must not be before since")
-    snap_from, snap_to = timeline.snapshot(start), timeline.snapshot(end)
-    e_from, e_to = snap_from.entries.get(city_id), snap_to.entries.get(city_id)
+    history = timeline.history
+    e_from, e_to = history.entry_at(city_id, start.version), history.entry_at(city_id, end.version)
     if e_to is None and e_from is None:
         return None
     changes: dict[str, list[Any]] = {}
@@ -248,7 +260,7 @@ def explain_document(timeline: Timeline, city_id: str, since: Point, until: Poin
     if e_from is not None and e_to is not None:
         split = decompose(methodology, entry_ends(e_from), entry_ends(e_to),
                           moves_of(changes, methodology))
-    moved = rank_move(city_id, snap_from.scores(), snap_to.scores())
+    moved = rank_move(city_id, timeline.scores(start), timeline.scores(end))
 
     def end_of(entry: dict[str, Any] | None, moment: Moment, rank: int | None) -> dict[str, Any]:
         return {"score": None if entry is None else entry.get("s"), "rank": rank,
@@ -278,7 +290,7 @@ def explain_document(timeline: Timeline, city_id: str, since: Point, until: Poin
         b = (e_to or {}).get("pc", {}).get(p.code)
         if a != b and a is not None and b is not None:
             coverage.append({"pillar": p.code, "from": a, "to": b})
-    name = (snap_to.cards.get(city_id) or snap_from.cards.get(city_id) or {}).get("name")
+    name = history.card(city_id).get("name")
     return {
         "city_id": city_id, "name": name or city_id,
         "from": end_of(e_from, start, moved.rank_from),

@@ -38,8 +38,9 @@ end
 return found
 """
 
-# ARGV: 1 version, then cities. Each city's last entry at or before the version and its
-# current card (identity): flat {{city, entry, card or false, ...}} for cities with one.
+# ARGV: 1 version, then cities. Each city's last entry at or before the version, without its
+# indicator changes, and its current card (identity): flat {{city, entry, card or false,
+# ...}} for cities with one.
 # Called per batch of cities, so a large index never holds Redis for long.
 _SNAPSHOT = f"""
 local out = {{}}
@@ -48,8 +49,25 @@ for a = 2, #ARGV do
   local got = redis.call('ZREVRANGEBYSCORE', '{K.city_history("")}' .. city, ARGV[1], '-inf',
                          'LIMIT', 0, 1)
   if got[1] then
-    out[#out + 1] = city; out[#out + 1] = got[1]
+    local entry = got[1]
+    local x = string.find(entry, ',"x":', 1, true)  -- the changes come last: not needed here
+    if x then entry = string.sub(entry, 1, x - 1) .. '}}' end
+    out[#out + 1] = city; out[#out + 1] = entry
     out[#out + 1] = redis.call('GET', '{K.city_card("")}' .. city)
+  end
+end
+return out
+"""
+
+# ARGV: 1 version, then cities. Each city's overall score in its last entry at or before the
+# version, as stored (text; 'null' when unranked): flat {{city, score, ...}}.
+_SCORES = f"""
+local out = {{}}
+for a = 2, #ARGV do
+  local got = redis.call('ZREVRANGEBYSCORE', '{K.city_history("")}' .. ARGV[a], ARGV[1], '-inf',
+                         'LIMIT', 0, 1)
+  if got[1] then
+    out[#out + 1] = ARGV[a]; out[#out + 1] = string.match(got[1], ',"s":([^,}}]*)')
   end
 end
 return out
@@ -141,6 +159,7 @@ class HistoryStore:
         self._snapshot = client.register_script(_SNAPSHOT)
         self._cut = client.register_script(_CUT)
         self._seed = client.register_script(_SEED)
+        self._scores = client.register_script(_SCORES)
 
     def now_ms(self) -> int:
         """Return the Redis clock (the clock that stamps versions) in milliseconds."""
@@ -182,14 +201,35 @@ class HistoryStore:
     # -- reading -------------------------------------------------------------------------
 
     def snapshot(self, version: int) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-        """Return {city: (stored entry in force at a version, current card)}; cities first
-        scored later are absent. The card gives identity (name, country, region, place)."""
+        """Return {city: (stored entry in force at a version, without its changes "x",
+        current card)}; cities first scored later are absent. The card gives identity."""
         out: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         for batch in _batches(self._cities(), SNAPSHOT_BATCH):
             flat = self._snapshot(args=[version, *batch])
             for i in range(0, len(flat), 3):
                 out[flat[i]] = (loads(flat[i + 1]), loads(flat[i + 2]) if flat[i + 2] else {})
         return out
+
+    def scores(self, version: int) -> dict[str, float]:
+        """Return every city's overall score in force at a version (unranked cities and
+        cities first scored later are absent): the ranking's input, read lightly."""
+        out: dict[str, float] = {}
+        for batch in _batches(self._cities(), SNAPSHOT_BATCH):
+            flat = self._scores(args=[version, *batch])
+            for i in range(0, len(flat), 2):
+                if flat[i + 1] != "null":
+                    out[flat[i]] = float(flat[i + 1])
+        return out
+
+    def entry_at(self, city: str, version: int) -> dict[str, Any] | None:
+        """Return a city's stored entry in force at a version, or None."""
+        got = read_entries(self.client, city, upto=version, limit=1)
+        return got[0] if got else None
+
+    def card(self, city: str) -> dict[str, Any]:
+        """Return a city's current card (identity), or {} if it has none."""
+        raw = self.client.get(K.city_card(city))
+        return dict(loads(raw)) if raw else {}
 
     def entries(self, city: str, after: int | None = None, upto: int | None = None,
                 limit: int = 0) -> list[dict[str, Any]]:
