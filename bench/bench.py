@@ -14,7 +14,9 @@ scoring workers and beat, HTTP load from separate client processes. Measured:
   8. Redis memory after scoring 1M accepted events, and once the retention has passed;
   9. per-event cost at 100, 1,000 and 10,000 cities;
  10. dry runs: p50/p95 of a 500-event batch validated with its predicted impact;
- 11. webhook delivery latency p50/p99 from the ranking commit to a local receiver.
+ 11. webhook delivery latency p50/p99 from the ranking commit to a local receiver;
+ 12. history: as_of rankings, explanations and the live ranking over 30 days of kept
+     history at 100 and 10,000 cities, its Redis memory and one thinning pass.
 Usage: python bench/bench.py [--quick] [--json out.json]
 """
 
@@ -41,6 +43,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import analyst, contributors  # noqa: E402
+from bench import history_load as hl  # noqa: E402
 from bench import robustness as rb  # noqa: E402
 from bench import viewers as vw  # noqa: E402
 from bench import webhooks as wh  # noqa: E402
@@ -346,6 +349,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             seconds=20 * max(scale, 0.5), rate=190, http_workers=args.http_workers)
         console.print(results["webhooks"])
 
+    if "history" in phases:
+        console.print("[bold]12. as_of rankings and explanations over 30 days of history")
+        results["history"] = hl.history_phase(
+            tmp / "history", lambda n: setup_events(n, rng), bodies, post_load,
+            samples=int(200 * max(scale, 0.5)), http_workers=args.http_workers)
+        console.print(results["history"])
+
     console.print("[bold]9. per-event cost by number of cities")
     results["by_cities"] = {}
     for n_cities in (100, 1000, 10_000) if "cities" in phases else ():
@@ -442,6 +452,8 @@ def report(r: dict[str, Any]) -> None:
                   f"{w['p50_s'] * 1000:.0f} / {w['p99_s'] * 1000:.0f} ms", "")
     for measure, value in analyst.report_rows(r.get("analyst", {})):
         t.add_row(measure, value, "")
+    for measure, value in hl.report_rows(r.get("history", {})):
+        t.add_row(measure, value, "")
     console.print(t)
     if not r["by_cities"]:
         return
@@ -467,9 +479,9 @@ def main() -> int:
     parser.add_argument("--http-workers", type=int, default=2, help="gunicorn workers per service")
     parser.add_argument("--phases",
                         default="noop,paced,max,rejected,dryrun,rps,viewers,slow,cities,memory,"
-                                "analyst,webhooks",
+                                "analyst,webhooks,history",
                         help="comma-separated subset of: noop,paced,max,rejected,dryrun,rps,"
-                             "viewers,slow,cities,memory,analyst,webhooks")
+                             "viewers,slow,cities,memory,analyst,webhooks,history")
     parser.add_argument("--retention", type=int, default=60,
                         help="event retention (s) of the memory phase's stack")
     parser.add_argument("--json", type=Path, default=None, help="write raw results here")

@@ -271,11 +271,23 @@ def _hammer(url: str, until: float, etag: str | None, q: Any) -> None:
     q.put(n)
 
 
+def _settled(url: str, timeout: float = 60) -> None:
+    """Wait until the rank bands caught up with the ranking: a band run moves the tag."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        doc = requests.get(f"{url}/api/v1/rankings?limit=1", timeout=10).json()
+        band = (doc["items"][0].get("rank_band") or {}) if doc["items"] else {}
+        if band.get("ranking_version") == doc["ranking_version"]:
+            return
+        time.sleep(0.5)
+
+
 def ranking_rps(stack: Stack, seconds: float, clients: int = 4,
                 revalidate: bool = False) -> float:
     """Return ranking requests/s from `clients` keep-alive clients (200s, or 304s)."""
     etag = None
     if revalidate:
+        _settled(stack.web_url)
         _, headers, _ = KeepAliveClient(stack.web_url).get("/api/v1/rankings?limit=100")
         etag = headers["etag"]
     q: Any = mp.Queue()
