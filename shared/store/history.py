@@ -124,6 +124,16 @@ class TooOld(LookupError):
 
 
 @dataclass(frozen=True)
+class ThinPlan:
+    """One thinning pass: its time, the version windows to thin (lo exclusive, hi inclusive,
+    resolution ms) and the cut version (0: nothing is old enough to drop)."""
+
+    now: int
+    windows: list[tuple[int, int, int]]
+    cut: int
+
+
+@dataclass(frozen=True)
 class Moment:
     """A past moment resolved against the kept history."""
 
@@ -270,46 +280,64 @@ class HistoryStore:
 
     def compact(self, now_ms: int | None = None) -> int:
         """Thin entries that aged into a coarser tier since the last pass and drop those
-        older than the last tier; return how many entries were removed."""
-        now = self.now_ms() if now_ms is None else now_ms
+        older than the last tier, all cities at once; return how many entries were removed."""
+        plan = self.plan(self.now_ms() if now_ms is None else now_ms)
+        removed = sum(self.thin_cities(plan, batch) for batch in _batches(self._cities(), 500))
+        self.client.set(K.HISTORY_COMPACTED, plan.now)
+        return removed
+
+    def compact_step(self, max_cities: int = 500, now_ms: int | None = None) -> int:
+        """Do the next slice of a thinning pass (a pass starts when one is due), so a large
+        index is thinned over several sweeps and no sweep holds its worker for long."""
+        raw = self.client.get(K.HISTORY_PASS)
+        if raw is None:
+            if not self.compact_due():
+                return 0
+            plan, cursor = self.plan(self.now_ms() if now_ms is None else now_ms), 0
+        else:
+            state = loads(raw)
+            plan, cursor = ThinPlan(state["now"], [tuple(w) for w in state["windows"]],
+                                    state["cut"]), int(state["cursor"])
+        cursor, cities = self.client.sscan(K.CITIES, cursor, count=max_cities)
+        removed = self.thin_cities(plan, list(cities))
+        if int(cursor) == 0:
+            self.client.delete(K.HISTORY_PASS)
+            self.client.set(K.HISTORY_COMPACTED, plan.now)
+        else:
+            self.client.set(K.HISTORY_PASS, compact({
+                "now": plan.now, "windows": plan.windows, "cut": plan.cut, "cursor": cursor}))
+        return removed
+
+    def plan(self, now: int) -> ThinPlan:
+        """Plan a pass at `now`: the version windows that aged into each thinned tier since the
+        last pass and the cut version; thin the versions sorted set itself right away."""
         last = int(self.client.get(K.HISTORY_COMPACTED) or 0)
-        removed = 0
+        windows: list[tuple[int, int, int]] = []
         younger = 0
         for tier in self.tiers:
             if tier.resolution_ms:
                 res = tier.resolution_ms
                 hi = now - younger  # exclusive: younger entries belong to a finer tier
                 lo = max(now - tier.age_ms, last - younger - res) // res * res
-                if lo < hi:
-                    removed += self._thin_window(lo, hi, res)
+                v_lo, v_hi = self._last_version_before(lo), self._last_version_before(hi)
+                if lo < hi and v_lo < v_hi:
+                    windows.append((v_lo, v_hi, res))
+                    self._thin_versions(v_lo, v_hi, res)
             younger = tier.age_ms
-        removed += self._drop_before(now - self.tiers[-1].age_ms)
-        self.client.set(K.HISTORY_COMPACTED, now)
-        return removed
+        cut = self._last_version_before(now - self.tiers[-1].age_ms + 1)
+        if cut:
+            self.client.zremrangebyscore(K.VERSIONS, "-inf", f"({cut}")
+        return ThinPlan(now, windows, cut)
 
-    def _last_version_before(self, at_ms: int) -> int:
-        """Return the last version committed before at_ms (0 if none)."""
-        got = self._resolve_time(args=[at_ms - 1])
-        return _split(got)[0] if got else 0
-
-    def _thin_window(self, lo_ms: int, hi_ms: int, res: int) -> int:
-        v_lo, v_hi = self._last_version_before(lo_ms), self._last_version_before(hi_ms)
-        if v_hi <= v_lo:
-            return 0
+    def thin_cities(self, plan: ThinPlan, cities: list[str]) -> int:
+        """Thin some cities' entries by a plan; return how many entries were removed."""
         removed = 0
-        versions = [_split(m) for m in self.client.zrangebyscore(K.VERSIONS, f"({v_lo}", v_hi)]
-        drop, _ = thin([(v, t, {}) for v, t in versions], res)
-        if drop:
+        for v_lo, v_hi, res in plan.windows:
             pipe = self.client.pipeline(transaction=False)
-            for v in drop:
-                pipe.zremrangebyscore(K.VERSIONS, v, v)
-            pipe.execute()
-        for batch in _batches(self._cities(), 500):
-            pipe = self.client.pipeline(transaction=False)
-            for city in batch:
+            for city in cities:
                 pipe.zrangebyscore(K.city_history(city), f"({v_lo}", v_hi)
             writes = self.client.pipeline(transaction=True)  # readers never see a gap
-            for city, members in zip(batch, pipe.execute()):
+            for city, members in zip(cities, pipe.execute()):
                 entries = [loads(m) for m in members]
                 drop, merged = thin([(e["v"], e["t"], e.get("x") or {}) for e in entries], res)
                 key = K.city_history(city)
@@ -322,17 +350,23 @@ class HistoryStore:
                         writes.zadd(key, {compact(e): e["v"]})
                 removed += len(drop)
             writes.execute()
+        if plan.cut and cities:
+            removed += int(self._cut(args=[plan.cut, *cities]))
         return removed
 
-    def _drop_before(self, cut_ms: int) -> int:
-        v_cut = self._last_version_before(cut_ms + 1)
-        if not v_cut:
-            return 0
-        self.client.zremrangebyscore(K.VERSIONS, "-inf", f"({v_cut}")
-        removed = 0
-        for batch in _batches(self._cities(), 500):
-            removed += int(self._cut(args=[v_cut, *batch]))
-        return removed
+    def _last_version_before(self, at_ms: int) -> int:
+        """Return the last version committed before at_ms (0 if none)."""
+        got = self._resolve_time(args=[at_ms - 1])
+        return _split(got)[0] if got else 0
+
+    def _thin_versions(self, v_lo: int, v_hi: int, res: int) -> None:
+        versions = [_split(m) for m in self.client.zrangebyscore(K.VERSIONS, f"({v_lo}", v_hi)]
+        drop, _ = thin([(v, t, {}) for v, t in versions], res)
+        if drop:
+            pipe = self.client.pipeline(transaction=False)
+            for v in drop:
+                pipe.zremrangebyscore(K.VERSIONS, v, v)
+            pipe.execute()
 
     def _cities(self) -> Iterator[str]:
         return iter(self.client.sscan_iter(K.CITIES, count=1000))

@@ -75,7 +75,8 @@ def city_history(city: str) -> str:
 
 VERSIONS = "aicity:versions"  # zset: ranking version -> '<version>:<commit time ms>' (kept ones)
 HISTORY_COMPACTED = "aicity:hist-compacted"  # string: ms up to which history was thinned
-HISTORY_COMPACTING = "aicity:hist-compacting"  # lock (SET NX EX): one thinning pass at a time
+HISTORY_COMPACTING = "aicity:hist-compacting"  # flag (SET NX EX): a thinning pass was started
+HISTORY_PASS = "aicity:hist-pass"  # JSON: the thinning pass in progress (plan and city cursor)
 
 
 def city_projects(city: str) -> str:
