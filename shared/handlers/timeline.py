@@ -13,6 +13,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from time import monotonic
 from typing import Any
 
 from shared import readmodel
@@ -27,6 +28,7 @@ from shared.store.history import HistoryStore, Moment, TooOld, public_entry
 _SPAN = re.compile(r"^(\d+)([smhd])$")
 _VERSION = re.compile(r"^\d+$")
 _PLUS_AS_SPACE = re.compile(r"([Tt ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$")
+CARDS_FRESH_S = 10.0  # cities' identity (name, region) is re-read at most this often
 SNAPSHOTS_CACHED = 8  # per process; at 10,000 cities a snapshot and its rows take ~30 MB
 COLD_READS = 2  # snapshots one process reads from Redis at once (a flood of new moments waits)
 
@@ -110,6 +112,8 @@ class Timeline:
         self._snapshots: OrderedDict[int, Snapshot] = OrderedDict()
         self._rows: OrderedDict[tuple[int, str | None], list[dict[str, Any]]] = OrderedDict()
         self._scores: OrderedDict[int, dict[str, float]] = OrderedDict()
+        self._cards: dict[str, dict[str, Any]] = {}
+        self._cards_at = -CARDS_FRESH_S
         self._lock = threading.Lock()
         self._cold = threading.BoundedSemaphore(COLD_READS)
 
@@ -149,15 +153,27 @@ class Timeline:
                 self._snapshots.move_to_end(moment.version)
                 return Snapshot(moment, hit.entries, hit.cards)
         with self._cold:
-            got = self.history.snapshot(moment.version)
-        snap = Snapshot(moment, {c: e for c, (e, _) in got.items()},
-                        {c: card for c, (_, card) in got.items()})
+            entries = self.history.snapshot(moment.version)
+        cards = self.cards()
+        if any(city not in cards for city in entries):  # a city added since the last read
+            cards = self.cards(fresh=True)
+        snap = Snapshot(moment, entries, cards)
         with self._lock:
             self._snapshots[moment.version] = snap
             while len(self._snapshots) > SNAPSHOTS_CACHED:
                 self._snapshots.popitem(last=False)
         return snap
 
+
+    def cards(self, fresh: bool = False) -> dict[str, dict[str, Any]]:
+        """Return the cities' current cards (identity), re-read at most every few seconds
+        unless fresh: past rows show today's names and places (methodology section 8.1)."""
+        now = monotonic()
+        if fresh or now - self._cards_at > CARDS_FRESH_S:
+            cards = self.history.cards()
+            with self._lock:
+                self._cards, self._cards_at = cards, now
+        return self._cards
 
     def scores(self, moment: Moment) -> dict[str, float]:
         """Return every ranked city's overall score at a kept moment (cached; read-only)."""

@@ -39,8 +39,7 @@ return found
 """
 
 # ARGV: 1 version, then cities. Each city's last entry at or before the version, without its
-# indicator changes, and its current card (identity): flat {{city, entry, card or false,
-# ...}} for cities with one.
+# indicator changes: flat {{city, entry, ...}} for cities with one.
 # Called per batch of cities, so a large index never holds Redis for long.
 _SNAPSHOT = f"""
 local out = {{}}
@@ -53,7 +52,6 @@ for a = 2, #ARGV do
     local x = string.find(entry, ',"x":', 1, true)  -- the changes come last: not needed here
     if x then entry = string.sub(entry, 1, x - 1) .. '}}' end
     out[#out + 1] = city; out[#out + 1] = entry
-    out[#out + 1] = redis.call('GET', '{K.city_card("")}' .. city)
   end
 end
 return out
@@ -210,14 +208,23 @@ class HistoryStore:
 
     # -- reading -------------------------------------------------------------------------
 
-    def snapshot(self, version: int) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-        """Return {city: (stored entry in force at a version, without its changes "x",
-        current card)}; cities first scored later are absent. The card gives identity."""
-        out: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    def snapshot(self, version: int) -> dict[str, dict[str, Any]]:
+        """Return {city: its stored entry in force at a version, without its changes "x"};
+        cities first scored later are absent."""
+        out: dict[str, dict[str, Any]] = {}
         for batch in _batches(self._cities(), SNAPSHOT_BATCH):
             flat = self._snapshot(args=[version, *batch])
-            for i in range(0, len(flat), 3):
-                out[flat[i]] = (loads(flat[i + 1]), loads(flat[i + 2]) if flat[i + 2] else {})
+            for i in range(0, len(flat), 2):
+                out[flat[i]] = loads(flat[i + 1])
+        return out
+
+    def cards(self) -> dict[str, dict[str, Any]]:
+        """Return every city's current card (identity: name, country, region, place)."""
+        out: dict[str, dict[str, Any]] = {}
+        for batch in _batches(self._cities(), SNAPSHOT_BATCH):
+            for city, raw in zip(batch, self.client.mget([K.city_card(c) for c in batch])):
+                if raw:
+                    out[city] = loads(raw)
         return out
 
     def scores(self, version: int) -> dict[str, float]:
