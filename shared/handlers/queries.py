@@ -13,8 +13,8 @@ from typing import Any, Protocol
 from shared import readmodel
 from shared.handlers.errors import BadQuery, NotKept
 from shared.handlers.timeline import (
+    PastPage,
     Point,
-    Snapshot,
     Timeline,
     city_history_at,
     indicators_at,
@@ -92,33 +92,40 @@ def rankings_document(view: RankingView, query: RankingQuery) -> dict[str, Any]:
     if query.pillar is not None and query.pillar not in codes:
         raise BadQuery(f"pillar: must be one of {', '.join(codes)}")
     now = view.timeline.now_ms()
-    past: Snapshot | None = None
+    spec = whatif_spec(view.methodology, query)
+    past: Moment | None = None
+    page: PastPage | None = None
     at_block = None
     if query.as_of is not None:
         point = parse_point("as_of", query.as_of, now, spans=False)
-        moment = view.timeline.resolve("as_of", point)
-        past = view.timeline.snapshot(moment)
-        version, rows = moment.version, view.timeline.rows(moment, query.pillar)
-        at_block = moment_block("as_of", point, moment)
+        past = view.timeline.resolve("as_of", point)
+        at_block = moment_block("as_of", point, past)
+        version = past.version
+        if (query.limit and query.pillar is None and query.region is None and not query.fresh
+                and spec is None):  # one page, overall: the scores and the page's entries
+            page = view.timeline.page(past, query.offset, query.limit)
+            rows = page.rows
+        else:
+            rows = view.timeline.rows(past, query.pillar)
     else:
         version, rows = view.ranked(query.pillar)
     since_block = None
     if view.timeline.latest() is not None:
         since_point, since_moment = resolve_since(view, query.since, now)
-        if past is None or since_moment.version <= past.moment.version:
+        if past is None or since_moment.version <= past.version:
             rows = [dict(r) for r in rows]
             since_changes(view.timeline, since_moment, rows, query.pillar)
             since_block = moment_block("since", since_point, since_moment)
-    spec = whatif_spec(view.methodology, query)
     if spec is not None:
         rows = whatif_rows(rows, spec)
     if query.region is not None:
         rows = [r for r in rows if (r.get("region") or "").lower() == query.region.lower()]
     if query.fresh:
         rows = [r for r in rows if r.get("stale") is False]
+    total = len(rows) if page is None else page.total
     end = query.offset + query.limit if query.limit else None
     # Read-model rows, copied: pages add display fields to their items.
-    items = [dict(r) for r in rows[query.offset: end]]
+    items = [dict(r) for r in (rows[query.offset: end] if page is None else rows)]
     bands = view.bands() if past is None else None  # bands are not kept for past moments
     for item in items:
         item["rank_band"] = readmodel.band_of(bands, item["city_id"])
@@ -128,9 +135,15 @@ def rankings_document(view: RankingView, query: RankingQuery) -> dict[str, Any]:
     if past is None:
         index_date, methodology = meta.index_date, view.methodology.version
         updated = iso_ms(meta.updated_ms)
+        unranked = view.reader.unranked()
     else:
-        index_date, methodology = past.index_date(), past.methodology()
-        updated = iso_ms(past.moment.version_t)
+        if page is None:
+            snap = view.timeline.snapshot(past)
+            index_date, methodology = snap.index_date(), snap.methodology()
+            unranked = snapshot_unranked(snap)
+        else:
+            index_date, methodology, unranked = page.index_date, page.methodology, page.unranked
+        updated = iso_ms(past.version_t)
     return {
         "as_of": index_date or view.methodology.base_date.isoformat(),
         "updated_at": updated,
@@ -142,10 +155,10 @@ def rankings_document(view: RankingView, query: RankingQuery) -> dict[str, Any]:
         "region": query.region,
         **({} if spec is None else {"weights": spec.weights, "aggregation": spec.aggregation}),
         "fresh": query.fresh,
-        "total": len(rows),
+        "total": total,
         "offset": query.offset,
         "items": items,
-        "unranked": view.reader.unranked() if past is None else snapshot_unranked(past),
+        "unranked": unranked,
     }
 
 

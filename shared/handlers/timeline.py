@@ -103,6 +103,17 @@ class Snapshot:
         return None if newest is None else newest.get("d")
 
 
+@dataclass(frozen=True)
+class PastPage:
+    """A page of the overall ranking at a past moment."""
+
+    total: int
+    rows: list[dict[str, Any]]
+    unranked: list[dict[str, str]]
+    methodology: str | None
+    index_date: str | None
+
+
 class Timeline:
     """Resolve moments and read snapshots, cached per version (one per web process)."""
 
@@ -111,7 +122,7 @@ class Timeline:
         self.methodology = methodology
         self._snapshots: OrderedDict[int, Snapshot] = OrderedDict()
         self._rows: OrderedDict[tuple[int, str | None], list[dict[str, Any]]] = OrderedDict()
-        self._scores: OrderedDict[int, dict[str, float]] = OrderedDict()
+        self._scores: OrderedDict[int, dict[str, tuple[float | None, int]]] = OrderedDict()
         self._cards: dict[str, dict[str, Any]] = {}
         self._cards_at = -CARDS_FRESH_S
         self._lock = threading.Lock()
@@ -175,8 +186,8 @@ class Timeline:
                 self._cards, self._cards_at = cards, now
         return self._cards
 
-    def scores(self, moment: Moment) -> dict[str, float]:
-        """Return every ranked city's overall score at a kept moment (cached; read-only)."""
+    def score_map(self, moment: Moment) -> dict[str, tuple[float | None, int]]:
+        """Return every city's (score or None, entry version) at a kept moment (cached)."""
         with self._lock:
             hit = self._scores.get(moment.version)
         if hit is not None:
@@ -188,6 +199,31 @@ class Timeline:
             while len(self._scores) > 4 * SNAPSHOTS_CACHED:
                 self._scores.popitem(last=False)
         return got
+
+    def scores(self, moment: Moment) -> dict[str, float]:
+        """Return every ranked city's overall score at a kept moment."""
+        return {c: s for c, (s, _) in self.score_map(moment).items() if s is not None}
+
+    def page(self, moment: Moment, offset: int, limit: int) -> PastPage:
+        """Return one page of the overall ranking at a kept moment, reading only the scores
+        and the page's entries (the whole snapshot is read only for filters and pillars)."""
+        score_map = self.score_map(moment)
+        ranked = rank_scores((c, s) for c, (s, _) in score_map.items() if s is not None)
+        page = ranked[offset: offset + limit]
+        unranked = sorted(c for c, (s, _) in score_map.items() if s is None)
+        newest = max(score_map, key=lambda c: score_map[c][1], default=None)
+        wanted = [i.city_id for i in page] + unranked + ([newest] if newest else [])
+        entries = self.history.entries_at(list(dict.fromkeys(wanted)), moment.version)
+        cards = self.cards()
+        if any(c not in cards for c in entries):
+            cards = self.cards(fresh=True)
+        rows = [readmodel.row_of(_row(item.city_id, entries[item.city_id],
+                                      cards.get(item.city_id, {}), item.rank))
+                for item in page]
+        head = entries.get(newest or "", {})
+        return PastPage(len(ranked), rows,
+                        [{"city_id": c, "reason": entries[c].get("why") or ""} for c in unranked],
+                        head.get("m"), head.get("d"))
 
     def rows(self, moment: Moment, pillar: str | None = None) -> list[dict[str, Any]]:
         """Return the ranking rows served at a kept moment (cached; copy before changing)."""
@@ -204,6 +240,13 @@ class Timeline:
         return rows
 
 
+def _row(city_id: str, e: dict[str, Any], card: dict[str, Any], rank: int) -> dict[str, Any]:
+    """Return a past row's values: today's identity, the entry's scores, the rank then."""
+    return {**card, "city_id": city_id, "score": e.get("s"), "coverage": e.get("c"),
+            "reason": e.get("why"), "pillars": e.get("p") or {},
+            "last_data_at": e.get("ld"), "stale": e.get("st", True), "rank": rank}
+
+
 def snapshot_rows(snap: Snapshot, pillar: str | None = None) -> list[dict[str, Any]]:
     """Return the ranking rows of a snapshot (read model), ranked overall or by a pillar."""
     ranked = []
@@ -213,10 +256,8 @@ def snapshot_rows(snap: Snapshot, pillar: str | None = None) -> list[dict[str, A
         if value is not None:
             scores.append((c, value))
     for item in rank_scores(scores):
-        e, card = snap.entries[item.city_id], snap.cards.get(item.city_id, {})
-        row = {**card, "city_id": item.city_id, "score": e["s"], "coverage": e.get("c"),
-               "reason": e.get("why"), "pillars": e.get("p") or {},
-               "last_data_at": e.get("ld"), "stale": e.get("st", True), "rank": item.rank}
+        row = _row(item.city_id, snap.entries[item.city_id],
+                   snap.cards.get(item.city_id, {}), item.rank)
         if pillar is not None:
             row["pillar_score"] = item.score
         ranked.append(readmodel.row_of(row))

@@ -58,14 +58,16 @@ return out
 """
 
 # ARGV: 1 version, then cities. Each city's overall score in its last entry at or before the
-# version, as stored (text; 'null' when unranked): flat {{city, score, ...}}.
+# version, as stored (text; 'null' when unranked), and that entry's version:
+# flat {{city, score, entry version, ...}}.
 _SCORES = f"""
 local out = {{}}
 for a = 2, #ARGV do
   local got = redis.call('ZREVRANGEBYSCORE', '{K.city_history("")}' .. ARGV[a], ARGV[1], '-inf',
-                         'LIMIT', 0, 1)
+                         'WITHSCORES', 'LIMIT', 0, 1)
   if got[1] then
     out[#out + 1] = ARGV[a]; out[#out + 1] = string.match(got[1], ',"s":([^,}}]*)')
+    out[#out + 1] = got[2]
   end
 end
 return out
@@ -227,16 +229,23 @@ class HistoryStore:
                     out[city] = loads(raw)
         return out
 
-    def scores(self, version: int) -> dict[str, float]:
-        """Return every city's overall score in force at a version (unranked cities and
-        cities first scored later are absent): the ranking's input, read lightly."""
-        out: dict[str, float] = {}
+    def scores(self, version: int) -> dict[str, tuple[float | None, int]]:
+        """Return every city's (overall score or None if unranked, entry version) in force at
+        a version (cities first scored later are absent): the ranking's input, read lightly."""
+        out: dict[str, tuple[float | None, int]] = {}
         for batch in _batches(self._cities(), SNAPSHOT_BATCH):
             flat = self._scores(args=[version, *batch])
-            for i in range(0, len(flat), 2):
-                if flat[i + 1] != "null":
-                    out[flat[i]] = float(flat[i + 1])
+            for i in range(0, len(flat), 3):
+                text = flat[i + 1]
+                out[flat[i]] = (None if text == "null" else float(text), int(flat[i + 2]))
         return out
+
+    def entries_at(self, cities: list[str], version: int) -> dict[str, dict[str, Any]]:
+        """Return some cities' stored entries in force at a version (one round trip)."""
+        pipe = self.client.pipeline(transaction=False)
+        for city in cities:
+            pipe.zrevrangebyscore(K.city_history(city), version, "-inf", start=0, num=1)
+        return {c: loads(got[0]) for c, got in zip(cities, pipe.execute()) if got}
 
     def entry_at(self, city: str, version: int) -> dict[str, Any] | None:
         """Return a city's stored entry in force at a version, or None."""

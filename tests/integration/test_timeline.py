@@ -96,6 +96,7 @@ def test_as_of_returns_exactly_what_was_served_before_and_after_a_change(pipelin
     served_csv = _get(p, "/api/v1/rankings.csv")
     served_city = _get(p, "/api/v1/cities/delta")
     served_pillar = _get(p, "/api/v1/rankings?pillar=research")
+    served_page = _get(p, "/api/v1/rankings?limit=2&offset=1")
     at_time = _now_iso()
     time.sleep(0.01)
     _raise(p, "delta", 0.99, _research_codes())
@@ -109,6 +110,10 @@ def test_as_of_returns_exactly_what_was_served_before_and_after_a_change(pipelin
         assert past["methodology_version"] == served["methodology_version"]
         assert past["point_in_time"]["ranking_version"] == served["ranking_version"]
         assert _get(p, f"/api/v1/rankings.csv?as_of={as_of}") == served_csv
+        page = _get(p, f"/api/v1/rankings?limit=2&offset=1&as_of={as_of}")  # the light read
+        assert _rows(page) == _rows(served_page) and len(page["items"]) == 2
+        for key in ("total", "unranked", "methodology_version", "as_of", "ranking_version"):
+            assert page[key] == served_page[key], key
         pillar = _get(p, f"/api/v1/rankings?pillar=research&as_of={as_of}")
         assert [(i["city_id"], i["rank"], i["pillar_score"]) for i in pillar["items"]] == [
             (i["city_id"], i["rank"], i["pillar_score"]) for i in served_pillar["items"]]
