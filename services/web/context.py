@@ -44,7 +44,8 @@ class WebContext:
         self.client = _bounded(self.settings)
         self.methodology = load_methodology(self.settings.methodology)
         self.reader = RankingReader(self.client)
-        self.timeline = Timeline(history_store(self.client, self.settings), self.methodology)
+        self.timeline = Timeline(history_store(self.client, self.settings), self.methodology,
+                                 lambda: dict(self.reader.scores()))
         self.memory = MemoryProbe(self.client)
         self.fanout = Fanout(lambda: RankingReader(redis_client(self.settings)), self.reader,
                              self.settings.sse_max_viewers)

@@ -220,10 +220,12 @@ class HistoryStore:
                 out[flat[i]] = loads(flat[i + 1])
         return out
 
-    def cards(self) -> dict[str, dict[str, Any]]:
-        """Return every city's current card (identity: name, country, region, place)."""
+    def cards(self, cities: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Return the current cards (identity: name, country, region, place) of some cities,
+        or of every city."""
         out: dict[str, dict[str, Any]] = {}
-        for batch in _batches(self._cities(), SNAPSHOT_BATCH):
+        for batch in _batches(iter(cities) if cities is not None else self._cities(),
+                              SNAPSHOT_BATCH):
             for city, raw in zip(batch, self.client.mget([K.city_card(c) for c in batch])):
                 if raw:
                     out[city] = loads(raw)
