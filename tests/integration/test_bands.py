@@ -13,7 +13,7 @@ from shared.handlers.bands import DEBOUNCE_SECONDS, request_bands
 from shared.settings import Settings
 from shared.store.bands import BandStore
 from tests.integration.conftest import Pipeline
-from tests.integration.test_pipeline import full_city
+from tests.integration.test_pipeline import load_cities
 from tests.support.events import indicator
 from tests.support.procs import RedisProc, wait_for
 
@@ -24,11 +24,7 @@ WEIGHTS = "infrastructure:20,research:15,talent:15,adoption:35,governance:15"
 
 
 def _load(p: Pipeline) -> None:
-    events: list[dict[str, Any]] = []
-    for c, level in LEVELS.items():
-        events += full_city(c, level)
-    assert p.ingest.post("/v1/events", json=events, headers=p.auth()).status_code == 202
-    p.stack.wait_idle(30)
+    load_cities(p, LEVELS)
 
 
 def _doc(p: Pipeline, query: str = "") -> dict[str, Any]:

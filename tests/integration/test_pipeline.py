@@ -39,6 +39,15 @@ def full_city(city_id: str, level: float = 0.5, region: str = "East Asia") -> li
     return events
 
 
+def load_cities(p: Pipeline, levels: dict[str, float]) -> None:
+    """Post full_city events for each city at its level and wait until they are scored."""
+    events: list[dict[str, Any]] = []
+    for c, level in levels.items():
+        events += full_city(c, level)
+    assert p.ingest.post("/v1/events", json=events, headers=p.auth()).status_code == 202
+    p.stack.wait_idle(30)
+
+
 def _event_status(p: Pipeline, event_id: str) -> Any:
     return p.ingest.get(f"/v1/events/{event_id}", headers=p.auth()).get_json()
 

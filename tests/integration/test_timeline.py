@@ -17,7 +17,7 @@ from shared.store.feeds import FeedStore
 from shared.store.history import HistoryStore
 from shared.store.ranking import RankingReader
 from tests.integration.conftest import Pipeline
-from tests.integration.test_pipeline import full_city
+from tests.integration.test_pipeline import load_cities
 from tests.support.events import indicator
 from tests.support.procs import wait_for
 
@@ -30,11 +30,7 @@ ROW_FIELDS = ("rank", "city_id", "name", "country", "region", "score", "pillars"
 
 
 def _load(p: Pipeline) -> None:
-    events: list[dict[str, Any]] = []
-    for c, level in LEVELS.items():
-        events += full_city(c, level)
-    assert p.ingest.post("/v1/events", json=events, headers=p.auth()).status_code == 202
-    p.stack.wait_idle(30)
+    load_cities(p, LEVELS)
 
 
 def _get(p: Pipeline, path: str, status: int = 200) -> Any:
