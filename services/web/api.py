@@ -18,7 +18,7 @@ from shared.handlers.queries import (
     city_document,
     rankings_document,
 )
-from shared.handlers.timeline import explain_document, parse_point, today
+from shared.handlers.timeline import explain_document, parse_point, since_point
 from shared.jsonfast import compact
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -79,7 +79,7 @@ def explain_payload(city_id: str) -> dict[str, Any] | None:
     now = timeline.now_ms()
     since = request.args.get("since") or None
     until = request.args.get("until") or None
-    start = parse_point("since", since, now) if since is not None else today(now)
+    start = since_point(since, now)
     return explain_document(timeline, city_id, start,
                             None if until is None else parse_point("until", until, now))
 

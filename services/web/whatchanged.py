@@ -11,7 +11,7 @@ from flask import url_for
 
 from services.web.api import ctx
 from services.web.formatting import fmt_day, fmt_moment, fmt_ordinal, fmt_qty, fmt_signed
-from shared.handlers.timeline import Point, explain_document, parse_point, today
+from shared.handlers.timeline import Point, explain_document, since_point
 from shared.methodology import Methodology
 
 PASSERS_NAMED = 3  # cities named in "X passed it"; the rest are counted
@@ -146,7 +146,7 @@ def explain_view(city_id: str, args: Mapping[str, str], as_of: dict[str, Any] | 
     c = ctx()
     since = args.get("since") or None
     ref = c.timeline.now_ms() if as_of is None else iso_ms(as_of["resolved_at"])
-    start = parse_point("since", since, ref) if since is not None else today(ref)
+    start = since_point(since, ref)
     until = None if as_of is None else Point("version", as_of["ranking_version"],
                                              str(as_of["ranking_version"]))
     doc = explain_document(c.timeline, city_id, start, until)

@@ -21,8 +21,8 @@ from shared.handlers.timeline import (
     moment_block,
     parse_point,
     since_changes,
+    since_point,
     snapshot_unranked,
-    today,
 )
 from shared.methodology import Methodology
 from shared.scoring.ranking import rank_scores
@@ -73,12 +73,9 @@ def iso_ms(ms: int | None) -> str | None:
 
 
 def resolve_since(view: RankingView, since: str | None, now_ms: int) -> tuple[Point, Moment]:
-    """Resolve since= (default: the start of the current UTC day, or the oldest kept point
-    if history starts later)."""
-    if since is None:
-        point = today(now_ms)
-        return point, view.timeline.resolve("since", point, clamp=True)
-    point = parse_point("since", since, now_ms)
+    """Resolve since= (default: the start of the current UTC day); a moment before the
+    oldest kept point starts at the oldest one."""
+    point = since_point(since, now_ms)
     return point, view.timeline.resolve("since", point, clamp=True)
 
 

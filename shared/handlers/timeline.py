@@ -53,9 +53,11 @@ def start_of_day(now_ms: int) -> int:
     return now_ms // UNIT_MS["d"] * UNIT_MS["d"]
 
 
-def today(now_ms: int) -> Point:
-    """Return the default since: the start of the current UTC day."""
-    return Point("time", start_of_day(now_ms), "today")
+def since_point(text: str | None, now_ms: int) -> Point:
+    """Parse since= (see parse_point); without one, the start of the current UTC day."""
+    if text is None:
+        return Point("time", start_of_day(now_ms), "today")
+    return parse_point("since", text, now_ms)
 
 
 def parse_point(name: str, text: str, now_ms: int, spans: bool = True) -> Point:
@@ -359,7 +361,7 @@ def explain_document(timeline: Timeline, city_id: str, since: Point, until: Poin
         b = (e_to or {}).get("pc", {}).get(p.code)
         if a != b and a is not None and b is not None:
             coverage.append({"pillar": p.code, "from": a, "to": b})
-    name = history.card(city_id).get("name")
+    name = history.cards([city_id]).get(city_id, {}).get("name")
     return {
         "city_id": city_id, "name": name or city_id,
         "from": end_of(e_from, start, moved.rank_from),

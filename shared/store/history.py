@@ -254,11 +254,6 @@ class HistoryStore:
         got = read_entries(self.client, city, upto=version, limit=1)
         return got[0] if got else None
 
-    def card(self, city: str) -> dict[str, Any]:
-        """Return a city's current card (identity), or {} if it has none."""
-        raw = self.client.get(K.city_card(city))
-        return dict(loads(raw)) if raw else {}
-
     def entries(self, city: str, after: int | None = None, upto: int | None = None,
                 limit: int = 0) -> list[dict[str, Any]]:
         """Return a city's stored entries with after < version <= upto, oldest first
