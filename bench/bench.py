@@ -16,7 +16,9 @@ scoring workers and beat, HTTP load from separate client processes. Measured:
  10. dry runs: p50/p95 of a 500-event batch validated with its predicted impact;
  11. webhook delivery latency p50/p99 from the ranking commit to a local receiver;
  12. history: as_of rankings, explanations and the live ranking over 30 days of kept
-     history at 100 and 10,000 cities, its Redis memory and one thinning pass.
+     history at 100 and 10,000 cities, its Redis memory and one thinning pass;
+ 13. review: a scoped feed's batch (judged against its cities' review budget) against an
+     admin's, and what one feed's held events cost Redis at their cap.
 Usage: python bench/bench.py [--quick] [--json out.json]
 """
 
@@ -44,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import analyst, contributors  # noqa: E402
 from bench import history_load as hl  # noqa: E402
+from bench import review as rv  # noqa: E402
 from bench import robustness as rb  # noqa: E402
 from bench import viewers as vw  # noqa: E402
 from bench import webhooks as wh  # noqa: E402
@@ -356,6 +359,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             samples=int(200 * max(scale, 0.5)), http_workers=args.http_workers)
         console.print(results["history"])
 
+    if "review" in phases:
+        console.print("[bold]13. review budget: a scoped batch judged against an admin batch; "
+                      "held events at their cap")
+        results["review"] = rv.review_phase(tmp / "review", setup_events(100, rng),
+                                             http_workers=args.http_workers)
+        console.print(results["review"])
+
     console.print("[bold]9. per-event cost by number of cities")
     results["by_cities"] = {}
     for n_cities in (100, 1000, 10_000) if "cities" in phases else ():
@@ -479,9 +489,9 @@ def main() -> int:
     parser.add_argument("--http-workers", type=int, default=2, help="gunicorn workers per service")
     parser.add_argument("--phases",
                         default="noop,paced,max,rejected,dryrun,rps,viewers,slow,cities,memory,"
-                                "analyst,webhooks,history",
+                                "analyst,webhooks,history,review",
                         help="comma-separated subset of: noop,paced,max,rejected,dryrun,rps,"
-                             "viewers,slow,cities,memory,analyst,webhooks,history")
+                             "viewers,slow,cities,memory,analyst,webhooks,history,review")
     parser.add_argument("--retention", type=int, default=60,
                         help="event retention (s) of the memory phase's stack")
     parser.add_argument("--json", type=Path, default=None, help="write raw results here")

@@ -15,12 +15,13 @@ from shared.store.feed_stats import FeedStats
 from shared.store.history import HistoryStore
 from shared.store.hooks import HookStore
 from shared.store.quota import FeedQuota
+from shared.store.review import ReviewStore
 
 
 def event_log(client: Client, settings: Settings) -> EventLog:
     """Return the event log adapter with the settings' retention and limits."""
     return EventLog(client, settings.pending_ttl_seconds, settings.event_retention_seconds,
-                    settings.max_projects_per_city)
+                    settings.max_projects_per_city, settings.review_max_held_per_feed)
 
 
 def city_store(client: Client, settings: Settings) -> CityStore:
@@ -50,4 +51,6 @@ def accept_ports(settings: Settings, codec: EventCodec, log: EventLog,
         publisher.hooks_deliver(hook_handlers.held(hooks, entries))
 
     return Ports(codec, log, publisher, quota, limits(settings), FeedStats(log.client),
-                 CityStore(log.client), notify_held)
+                 cities=CityStore(log.client),
+                 review=ReviewStore(log.client, settings.event_retention_seconds),
+                 notify_held=notify_held)

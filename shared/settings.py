@@ -51,6 +51,11 @@ class Settings:
     # Post an index.ticked event for the current UTC date every day (off by default: the
     # reference dataset is pinned to its 2025-06-30 index date).
     daily_tick: bool = False
+    # Review (docs/methodology.md section 9.1): events one feed may have held at once (past it
+    # new would-be-held items are rejected per item), and how long a held event waits for an
+    # operator before it is rejected as 'expired'.
+    review_max_held_per_feed: int = 1_000
+    review_held_retention_seconds: int = 7 * 86_400
 
     def redis_dsn(self) -> str:
         """Return redis_url with redis_password filled in (unless the URL carries one)."""

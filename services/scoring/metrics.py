@@ -66,6 +66,10 @@ LOG_TRIMMED = Counter(
     "aicity_scoring_log_trimmed_total",
     "Event log entries dropped after the retention (their winners live on in city states).",
 )
+REVIEW_EXPIRED = Counter(
+    "aicity_review_expired_total",
+    "Held events rejected as 'expired': no operator decided within the held retention.",
+)
 LAST_RECOMPUTE = Gauge(
     "aicity_scoring_last_recompute_timestamp_seconds",
     "Unix time of this worker's last committed recompute.",

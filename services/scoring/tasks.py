@@ -21,6 +21,7 @@ from shared.events import daily_tick as tick_event
 from shared.handlers import bands as band_handlers
 from shared.handlers import hooks as hook_handlers
 from shared.handlers import recompute as handlers
+from shared.handlers import review as review_handlers
 from shared.handlers.accept import SYSTEM_FEED, Ports, accept
 from shared.logs import configure_logging
 from shared.messaging import (
@@ -39,6 +40,7 @@ from shared.store.connection import redis_client
 from shared.store.history import HistoryStore
 from shared.store.hooks import HookStore
 from shared.store.ranking import RankingReader
+from shared.store.review import ReviewStore
 
 log = logging.getLogger("aicity.scoring")
 
@@ -86,6 +88,10 @@ class WorkerContext:
     @cached_property
     def hooks(self) -> HookStore:
         return HookStore(self.client)
+
+    @cached_property
+    def review(self) -> ReviewStore:
+        return ReviewStore(self.client, self.settings.event_retention_seconds)
 
     @cached_property
     def publisher(self) -> Publisher:
@@ -193,6 +199,9 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
         ctx.publisher.recompute(cities)
         m.SWEPT.inc(len(cities))
         m.LOG_TRIMMED.inc(ctx.ports.log.trim(now_ms()))
+        m.REVIEW_EXPIRED.inc(review_handlers.expire(
+            ctx.review, ctx.settings.review_held_retention_seconds, ctx.ports.stats,
+            datetime.now(UTC)))
         # a slice of 500 cities per sweep; a pass at most once per compact interval
         m.HISTORY_THINNED.inc(ctx.history.compact_step())
         band_handlers.sweep_bands(ctx.bands, ctx.publisher.bands)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,9 +18,10 @@ from typing import Any, Protocol
 
 from marshmallow import ValidationError
 
-from shared.events import INDEX_TICKED, INDICATOR_OBSERVED, Event, EventCodec, IndicatorObserved
+from shared.events import INDEX_TICKED, Event, EventCodec
+from shared.handlers.gate import REVIEW_MAX_QUEUED, SCORE_MOVING, Baseline, judge
 from shared.jsonfast import compact, loads
-from shared.scoring.normalise import normalise
+from shared.store.cities import CityWork
 from shared.store.events_log import EventLog
 from shared.store.feeds import Feed
 
@@ -46,8 +48,15 @@ class Quota(Protocol):
     def take(self, feed: str, events: int, now_ms: int) -> float: ...
 
 
-class CurrentValues(Protocol):
-    def indicator_values(self, cities: Sequence[str]) -> dict[str, dict[str, float]]: ...
+class CityReader(Protocol):
+    def read_many(self, cities: Sequence[str], max_items: int) -> list[CityWork]: ...
+
+
+class ReviewWindows(Protocol):
+    def baselines(self, cities: Sequence[str]) -> list[str | None]: ...
+    def open_window(self, city: str, baseline: str, ttl_ms: int) -> str: ...
+    def lock(self, cities: Sequence[str], token: str, ttl_ms: int, wait_s: float) -> bool: ...
+    def unlock(self, cities: Sequence[str], token: str) -> None: ...
 
 
 class Stats(Protocol):
@@ -100,7 +109,10 @@ class Ports:
     quota: Quota | None = None
     limits: Limits = field(default_factory=Limits)
     stats: Stats | None = None  # the per-feed report's counters
-    current: CurrentValues | None = None  # cities' current values: implausible jumps are held
+    # The review gate's reads (cities' state and queue) and keeps (approved positions, locks):
+    # a scoped feed's moves past the methodology's review budgets are held.
+    cities: CityReader | None = None
+    review: ReviewWindows | None = None
     # Tell the `held` webhooks about events just held (entries as _holds builds them).
     notify_held: Callable[[list[dict[str, Any]]], None] | None = None
 
@@ -123,6 +135,12 @@ _REFUSALS = {
           "only an admin feed may set or change a city's name, country or region"),
     "l": ("rejected_validation", "data.project_id",
           "city {city!r} has reached its limit of projects; remove retired ones first"),
+    "g": ("rejected_scope", "data",
+          "only an admin feed may move a city (lat or lon by more than 0.01 degrees) or "
+          "change its population"),
+    "q": ("rejected_review", "event_id",
+          "would be held for review, but this feed already has {max_held} events held (its "
+          "cap); wait for an operator's decision or send values within the review budget"),
 }
 
 
@@ -172,37 +190,43 @@ def _throttle(feed: Feed, events: int, ports: Ports, now: datetime) -> None:
                             max(1, math.ceil(wait)))
 
 
-def _holds(to_store: list[tuple[int, Event]], feed: Feed, ports: Ports, now: datetime
-           ) -> dict[int, str]:
-    """Return, by position in to_store, the held entry of each implausible jump.
+REVIEW_LOCK_MS = 10_000  # a crashed ingest's lock frees itself after this
+REVIEW_LOCK_WAIT_S = 2.0  # a batch waits this long for another batch on its cities
 
-    An indicator.observed from a scoped feed whose normalised value differs from the city's
-    current one by more than the methodology's review_jump_points waits for an operator.
+
+def _gated_cities(to_store: list[tuple[int, Event]], feed: Feed, ports: Ports) -> list[str]:
+    """Return the cities whose events the review gate must judge (sorted; none for admins)."""
+    if feed.admin or ports.cities is None or ports.review is None:
+        return []
+    return sorted({e.city_id for _, e in to_store if e.type in SCORE_MOVING and e.city_id})
+
+
+def _holds(to_store: list[tuple[int, Event]], pairs: list[tuple[Event, str]], cities: list[str],
+           feed: Feed, ports: Ports, now: datetime, dry_run: bool) -> dict[int, str]:
+    """Return, by position in to_store, the held entry (JSON) of each event the gate holds.
+
+    A scoped feed's events are judged against each city's approved position over the review
+    window (shared/handlers/gate.py), with everything already accepted for the city folded in.
     """
-    if feed.admin or ports.current is None:
+    if not cities:
         return {}
-    observed = [(n, e) for n, (_, e) in enumerate(to_store) if e.type == INDICATOR_OBSERVED]
-    if not observed:
-        return {}
+    assert ports.cities is not None and ports.review is not None
+    works = ports.cities.read_many(cities, REVIEW_MAX_QUEUED + 1)
+    for work in works:
+        if len(work.items) > REVIEW_MAX_QUEUED:
+            raise Throttled(f"city {work.city_id!r} has over {REVIEW_MAX_QUEUED} events waiting "
+                            "for scoring: a scoped feed's batch is judged against them; retry "
+                            "later", ports.limits.retry_after_seconds)
+    stored = {c: Baseline.from_stored(raw) if raw else None
+              for c, raw in zip(cities, ports.review.baselines(cities))}
     methodology = ports.codec.methodology
-    values = ports.current.indicator_values(sorted({str(e.city_id) for _, e in observed}))
-    out: dict[int, str] = {}
-    for n, event in observed:
-        data = event.data
-        assert isinstance(data, IndicatorObserved) and event.city_id is not None
-        current = values.get(event.city_id, {}).get(data.indicator)
-        if current is None:
-            continue
-        indicator = methodology.indicator(data.indicator)
-        before, after = normalise(current, indicator), normalise(data.value, indicator)
-        if abs(after - before) > methodology.review_jump_points:
-            out[n] = compact({
-                "event_id": event.event_id, "city_id": event.city_id, "feed": feed.name,
-                "indicator": data.indicator, "current": current, "proposed": data.value,
-                "current_points": before, "proposed_points": after,
-                "occurred_at": event.occurred_at.isoformat(),
-                "held_ms": int(now.timestamp() * 1000), "body": ports.codec.encode(event)})
-    return out
+    batch = [(n, event, body) for n, ((_, event), (_, body)) in enumerate(zip(to_store, pairs))]
+    judgement = judge(batch, feed.name, works, stored, methodology, now)
+    if not dry_run:
+        ttl_ms = methodology.review_window_hours * 3_600_000
+        for city, base in judgement.opened.items():
+            ports.review.open_window(city, base.to_stored(), ttl_ms)
+    return {n: compact(entry) for n, entry in judgement.holds.items()}
 
 
 def _record(stats: Stats, feed: Feed, now: datetime, items: list[Any],
@@ -261,19 +285,32 @@ def accept(items: list[Any], feed: Feed, ports: Ports, now: datetime,
     if to_store:
         _throttle(feed, len(to_store), ports, now)
         pairs = [(e, ports.codec.encode(e)) for _, e in to_store]
-        holds = _holds(to_store, feed, ports, now)
-        extra: dict[str, Any] = {"holds": holds} if holds else {}
-        if dry_run:
-            extra["dry_run"] = True
-        stored = ports.log.append(feed.name, feed.admin, pairs,
-                                  restore=restore and feed.admin, **extra)
+        gated = _gated_cities(to_store, feed, ports)
+        windows, token = (ports.review if gated else None), uuid.uuid4().hex
+        # One scoped batch at a time per city, from judging to storing: two batches judged
+        # side by side could each fit the budget and pass it together.
+        if windows is not None and not windows.lock(gated, token, REVIEW_LOCK_MS,
+                                                    REVIEW_LOCK_WAIT_S):
+            raise Throttled("another batch for the same cities is being reviewed; retry later",
+                            1)
+        try:
+            holds = _holds(to_store, pairs, gated, feed, ports, now, dry_run)
+            extra: dict[str, Any] = {"holds": holds} if holds else {}
+            if dry_run:
+                extra["dry_run"] = True
+            stored = ports.log.append(feed.name, feed.admin, pairs,
+                                      restore=restore and feed.admin, **extra)
+        finally:
+            if windows is not None:
+                windows.unlock(gated, token)
         rebuild = stored.rebuild
         for (index, event), code, pair in zip(to_store, stored.codes, pairs):
             if code in _REFUSALS:
                 outcome, path, message = _REFUSALS[code]
                 project = getattr(event.data, "project_id", None)
                 reject(index, items[index],
-                       _nested(path, message.format(city=event.city_id, project=project)),
+                       _nested(path, message.format(city=event.city_id, project=project,
+                                                    max_held=ports.log.max_held)),
                        outcome, event.type)
                 results[index]["event_id"] = event.event_id
                 continue

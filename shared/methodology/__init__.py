@@ -17,6 +17,8 @@ DEFAULT_VERSION = "2025.2"
 METHODOLOGY_DIR = Path(__file__).resolve().parent
 DEFAULT_STALE_AFTER_DAYS = 365  # a version without stale_after_days gets this
 DEFAULT_REVIEW_JUMP_POINTS = 50.0  # a version without review_jump_points gets this
+DEFAULT_REVIEW_WINDOW_HOURS = 24  # a version without review_window_hours gets this
+DEFAULT_REVIEW_SCORE_POINTS = 5.0  # a version without review_score_points gets this
 # The adoption measures shared.scoring.measures can derive from project records; a version
 # names the ones it uses. public_private_mix and scaled_share are ratios (2025.1);
 # minority_side_deployed and scaled_projects are the counts that replace them in 2025.2.
@@ -116,6 +118,12 @@ class Methodology:
     # A non-admin indicator.observed whose normalised value moves the city's current one by
     # more than this many points (0-100 scale) is held for review.
     review_jump_points: float = DEFAULT_REVIEW_JUMP_POINTS
+    # The review window: what a scoped feed may move without an operator is measured from the
+    # city's approved position at the window's start (or the last operator decision).
+    review_window_hours: int = DEFAULT_REVIEW_WINDOW_HOURS
+    # A scoped feed's events that would move the city's overall score more than this many
+    # points from that position within the window are held, as a batch.
+    review_score_points: float = DEFAULT_REVIEW_SCORE_POINTS
     _by_code: dict[str, Indicator] = field(default_factory=dict, compare=False, repr=False)
 
     def indicator(self, code: str) -> Indicator:
@@ -153,6 +161,8 @@ class Methodology:
             "speed_window_days": self.speed_window_days,
             "stale_after_days": self.stale_after_days,
             "review_jump_points": self.review_jump_points,
+            "review_window_hours": self.review_window_hours,
+            "review_score_points": self.review_score_points,
             "pillars": [p.__dict__ for p in self.pillars],
             "indicators": [i.__dict__ for i in self.indicators],
             "projects": {k: list(v) for k, v in self.projects.__dict__.items()},
@@ -237,11 +247,12 @@ def _validated(raw: dict[str, Any]) -> Methodology:
     known = {
         "version", "title", "coverage_threshold", "aggregation", "base_date",
         "speed_window_days", "pillars", "indicators", "projects", "stale_after_days",
-        "review_jump_points",
+        "review_jump_points", "review_window_hours", "review_score_points",
     }
     unknown = sorted(set(raw) - known)
     _require(not unknown, f"methodology.{unknown[0] if unknown else ''}", "unknown field")
-    for key in sorted(known - {"stale_after_days", "review_jump_points"}):  # optional
+    for key in sorted(known - {"stale_after_days", "review_jump_points", "review_window_hours",
+                               "review_score_points"}):  # optional
         _require(key in raw, f"methodology.{key}", "missing required field")
     version = raw["version"]
     _require(isinstance(version, str) and bool(version), "methodology.version", "must be a string")
@@ -272,6 +283,16 @@ def _validated(raw: dict[str, Any]) -> Methodology:
     jump = _number(raw.get("review_jump_points", DEFAULT_REVIEW_JUMP_POINTS),
                    "methodology.review_jump_points")
     _require(0 < jump <= 100, "methodology.review_jump_points", "must be in (0, 100]")
+    review_window = raw.get("review_window_hours", DEFAULT_REVIEW_WINDOW_HOURS)
+    _require(
+        isinstance(review_window, int) and not isinstance(review_window, bool)
+        and 0 < review_window <= 24 * 366,
+        "methodology.review_window_hours",
+        "must be a positive integer of at most 8784 (a year)",
+    )
+    score_points = _number(raw.get("review_score_points", DEFAULT_REVIEW_SCORE_POINTS),
+                           "methodology.review_score_points")
+    _require(0 < score_points <= 100, "methodology.review_score_points", "must be in (0, 100]")
 
     pillars: list[Pillar] = []
     for n, rp in enumerate(_tables(raw["pillars"], "pillars")):
@@ -363,8 +384,9 @@ def _validated(raw: dict[str, Any]) -> Methodology:
     return Methodology(
         version=version, title=str(raw["title"]), coverage_threshold=threshold,
         aggregation=aggregation, base_date=base, speed_window_days=window,
-        stale_after_days=stale_after, review_jump_points=float(jump), pillars=tuple(pillars),
-        indicators=tuple(indicators), projects=vocabulary,
+        stale_after_days=stale_after, review_jump_points=float(jump),
+        review_window_hours=review_window, review_score_points=float(score_points),
+        pillars=tuple(pillars), indicators=tuple(indicators), projects=vocabulary,
         _by_code={i.code: i for i in indicators},
     )
 

@@ -6,7 +6,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared.jsonfast import loads
 from shared.store import keys as K
 from shared.store import lua
 from shared.store.connection import Client
@@ -143,16 +142,6 @@ class CityStore:
         pipe.sadd(K.CITIES, city)
         pipe.sadd(K.DIRTY, city)
         pipe.execute()
-
-    def indicator_values(self, cities: Sequence[str]) -> dict[str, dict[str, float]]:
-        """Return each city's current (winning) raw indicator values from its stored state."""
-        if not cities:
-            return {}
-        out: dict[str, dict[str, float]] = {}
-        for city, raw in zip(cities, self.client.mget([K.city_state(c) for c in cities])):
-            indicators = loads(raw).get("indicators", {}) if raw else {}
-            out[city] = {code: float(entry["value"]) for code, entry in indicators.items()}
-        return out
 
     def count(self) -> int:
         """Return how many cities exist."""

@@ -32,6 +32,7 @@ def content_hash(body: str) -> str:
 
 
 IDENTITY_SEP = "\x1f"
+PLACE_SEP = "\x1e"  # between a city's identity (name, country, region) and its place
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ def _op(event: Event) -> tuple[str, str]:
     if isinstance(data, ProjectRemoved):
         return "R", data.project_id
     if isinstance(data, CityUpserted):
-        return "C", IDENTITY_SEP.join((data.name, data.country, data.region))
+        return "C", (IDENTITY_SEP.join((data.name, data.country, data.region)) + PLACE_SEP
+                     + IDENTITY_SEP.join((repr(data.lat), repr(data.lon), str(data.population))))
     return "", ""
 
 
@@ -69,11 +71,12 @@ class EventLog:
     """Append validated events atomically; read submissions and the log back."""
 
     def __init__(self, client: Client, pending_ttl: int = 10, retention_seconds: int = 0,
-                 max_projects: int = 100_000) -> None:
+                 max_projects: int = 100_000, max_held: int = 1_000) -> None:
         self.client = client
         self.pending_ttl = pending_ttl
         self.retention_seconds = retention_seconds
         self.max_projects = max_projects
+        self.max_held = max_held  # per feed: events held for review at once
         self._append = client.register_script(lua.APPEND)
 
     def append(self, feed: str, admin: bool, events: Sequence[tuple[Event, str]],
@@ -91,10 +94,12 @@ class EventLog:
         holds = holds or {}
         args: list[Any] = [self.pending_ttl, len(events), feed,
                            "R" if restore else "1" if admin else "0",
-                           self.retention_seconds, self.max_projects, "1" if dry_run else "0"]
+                           self.retention_seconds, self.max_projects, "1" if dry_run else "0",
+                           self.max_held]
         for n, (event, body) in enumerate(events):
             op, oparg = _op(event)
-            review = ["L" if release else "H" if n in holds else "", holds.get(n, "")]
+            review = ["L" if release else "H" + event.type if n in holds else "",
+                      holds.get(n, "")]
             if event.type == INDEX_TICKED:
                 args += [K.event(event.event_id), "", body, content_hash(body),
                          "|".join(event.version), event.data.date.isoformat(),  # type: ignore[union-attr]
@@ -106,8 +111,12 @@ class EventLog:
         return AppendResult(codes, rebuild == "1", list(enqueue))
 
     def feed_backlog(self, feed: str) -> int:
-        """Return the feed's accepted events not yet folded into a score."""
-        return int(self.client.get(K.feed_backlog(feed)) or 0)
+        """Return the feed's events waiting: accepted and not yet scored, or held for review."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(K.feed_backlog(feed))
+        pipe.zcard(K.held_by_feed(feed))
+        waiting, held = pipe.execute()
+        return int(waiting or 0) + int(held)
 
     def backlog(self) -> int:
         """Return every feed's accepted events not yet folded into a score."""
@@ -153,7 +162,11 @@ class EventLog:
         if feed is not None and sender != feed:
             return None
         if log_id == "held":  # held for review: 'held', or 'rejected' with the reason
-            held = {"event_id": eid, "type": INDICATOR_OBSERVED, "city_id": city,
+            kind = INDICATOR_OBSERVED  # records held before projects were reviewed name none
+            if "." in rest[0]:
+                kind, _, tail = "|".join(rest).partition("|")
+                rest = tail.split("|", 1)
+            held = {"event_id": eid, "type": kind, "city_id": city,
                     "log_id": "", "accepted_at_ms": int(position_text), "status": rest[0],
                     "scored": False, "ranking_version": None, "feed": sender}
             if rest[0] == "rejected":

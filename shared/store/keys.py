@@ -132,3 +132,18 @@ def feed_rejections(feed: str) -> str:
 
 HELD = "aicity:held"  # hash: event id -> JSON of an event held for review (body, feed, values)
 HELD_SINCE = "aicity:held:since"  # zset: event id -> ms it was held (the oldest one's age)
+
+
+def held_by_feed(feed: str) -> str:
+    """Return the zset of a feed's held events (event id -> ms held): its cap and bulk reject."""
+    return f"aicity:held:feed:{feed}"
+
+
+def review_baseline(city: str) -> str:
+    """Return a city's approved position for the review window (JSON, expires with it)."""
+    return f"aicity:review:base:{city}"
+
+
+def review_lock(city: str) -> str:
+    """Return the short lock one scoped batch holds on a city while it is judged and stored."""
+    return f"aicity:review:lock:{city}"

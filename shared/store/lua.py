@@ -7,34 +7,45 @@ keys are not declared), which the README notes: a cluster needs hash-tagged keys
 from shared.store import keys as K
 from shared.store.feed_stats import BUCKET_TTL, HOUR_MS
 
+# How far (degrees of latitude or longitude) a scoped feed's city.upserted may place a city
+# from where an admin feed put it: rounding, not a move.
+PLACE_TOLERANCE_DEGREES = 0.01
+
 _FEED_STATS_HOUR = K.feed_stats("", "").removesuffix(":")  # + hour .. ':' .. feed
 
 # ARGV: 1 pending_ttl, 2 n, 3 feed name, 4 admin '1', scoped '0' or restore 'R' (an admin
 # replaying an export: removals and project limits are not checked), 5 retention seconds
 # (0: records kept), 6 max projects per city, 7 dry run '1' (answer what the append would
-# do and write nothing: effects within the batch are tracked in Lua tables) or '0', then per
-# event (10 each): its submission key,
-# city ('' for a tick), canonical json, content hash, version ('utc|event_id', only for a
-# tick or a city upsert), tick date ('' unless tick), op ('P' project upsert, 'R' project
+# do and write nothing: effects within the batch are tracked in Lua tables) or '0', 8 the
+# most events one feed may have held for review, then per event (10 each): its submission
+# key, city ('' for a tick), canonical json, content hash, version ('utc|event_id', only for
+# a tick or a city upsert), tick date ('' unless tick), op ('P' project upsert, 'R' project
 # removal, 'C' city upsert, '' other), op argument (the project id, or the city's identity
-# 'name<US>country<US>region'), review ('' none, 'H' hold it for review, 'L' release a held
-# event), the held entry's JSON (with 'H').
-# A held event is stored in the held hash, its record (no expiry while held) reads
-# 'city|held|<ms held>|hash|feed|held'; it reaches no log, inbox or score until released
-# ('L': it must still be held, then it is appended like any accepted event).
+# 'name<US>country<US>region', then <RS> and its place 'lat<US>lon<US>population'), review
+# ('' none, 'H' followed by the event type: hold it for review, 'L' release a held event),
+# the held entry's JSON (with 'H').
+# A held event is stored in the held hash and its feed's held set, its record (no expiry
+# while held) reads 'city|held|<ms held>|hash|feed|type|held'; it reaches no log, inbox or
+# score until released ('L': it must still be held, then it is appended like any accepted
+# event). An admin feed's accepted events and a release are an operator's decision: they
+# close the touched cities' review windows (the next scoped batch opens one from there).
 # A city's inbox holds two elements per event: '<log id> <feed>' (the log id's
 # milliseconds are the ack time) and the json. A submission record is one string (see
 # keys.event): one SET with its expiry, smaller than a hash.
 # Returns {status chars, rebuild '1'/'0', {cities to enqueue}}. Status: 'a' accepted,
 # 'd' duplicate (same id, same content, same feed), 'r' id reused with other content or by
 # another feed, 'n' city does not exist (only admin feeds create cities), 'u' removal of a
-# project the city never had, 'i' a non-admin change of name/country/region, 'l' the
-# city's project limit reached, 'h' held for review, 'x' release of an event not held.
+# project the city never had, 'i' a non-admin change of name/country/region, 'g' a non-admin
+# move of the city's place (beyond the tolerance) or change of its population, 'l' the
+# city's project limit reached, 'h' held for review, 'q' the feed's held events at their cap,
+# 'x' release of an event not held.
 APPEND = f"""
 local ttl, n, feed, admin = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4] ~= '0'
 local restore = ARGV[4] == 'R'
 local retention, max_projects = tonumber(ARGV[5]), tonumber(ARGV[6])
 local dry = ARGV[7] == '1'
+local max_held, held_count = tonumber(ARGV[8]), nil
+local held_key = '{K.held_by_feed("")}' .. feed
 local shadow_rec, shadow_member, shadow_card = {{}}, {{}}, {{}}  -- dry run: the batch's writes
 local shadow_tick = nil
 local suffix = ' ' .. feed
@@ -65,12 +76,25 @@ local function add_member(pkey, member)
     redis.call('SADD', pkey, member)
   end
 end
+local function same_place(stored, place)
+  if not stored then return false end
+  local a = {{}}
+  for part in string.gmatch(stored .. '\\31' .. place, '[^\\31]+') do a[#a + 1] = tonumber(part) end
+  if #a ~= 6 then return false end
+  local dlon = math.abs(a[2] - a[5]) % 360
+  dlon = math.min(dlon, 360 - dlon)
+  return math.abs(a[1] - a[4]) <= {PLACE_TOLERANCE_DEGREES} and dlon <= {PLACE_TOLERANCE_DEGREES}
+    and a[3] == a[6]
+end
+local released = {{}}  -- cities with a released event: their review windows close
 local ev_prefix = {len(K.event(""))}
-local i = 8
+local i = 9
 for k = 1, n do
   local key, city, body, hash = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local ver, tickdate, op, oparg = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
   local review, held_json = ARGV[i + 8], ARGV[i + 9]
+  local held_type = string.sub(review, 2)
+  review = string.sub(review, 1, 1)
   i = i + 10
   local verdict = nil
   local prev = shadow_rec[key] or redis.pcall('GET', key)
@@ -107,16 +131,24 @@ for k = 1, n do
         end
       elseif op == 'C' then
         local ikey = '{K.city_identity("")}' .. city
+        local cut = string.find(oparg, '\\30', 1, true)
+        local ident, place = string.sub(oparg, 1, cut - 1), string.sub(oparg, cut + 1)
         if admin then
           local cur = redis.call('HGET', ikey, 'v')
           if ((not cur) or cur < ver) and not dry then
-            redis.call('HSET', ikey, 'v', ver, 'id', oparg)
+            redis.call('HSET', ikey, 'v', ver, 'id', ident, 'place', place)
           end
-        elseif redis.call('HGET', ikey, 'id') ~= oparg then
+        elseif redis.call('HGET', ikey, 'id') ~= ident then
           verdict = 'i'
+        elseif not same_place(redis.call('HGET', ikey, 'place'), place) then
+          verdict = 'g'
         end
       end
     end
+  end
+  if not verdict and review == 'H' then
+    held_count = held_count or redis.call('ZCARD', held_key)
+    if held_count >= max_held then verdict = 'q' else held_count = held_count + 1 end
   end
   if verdict then
     status[k] = verdict
@@ -135,15 +167,19 @@ for k = 1, n do
     local t = redis.call('TIME')
     local held_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
     local eid = string.sub(key, ev_prefix + 1)
-    redis.call('SET', key, city .. '|held|' .. held_ms .. '|' .. hash .. '|' .. feed .. '|held')
+    redis.call('SET', key, city .. '|held|' .. held_ms .. '|' .. hash .. '|' .. feed .. '|' ..
+      held_type .. '|held')
     redis.call('HSET', '{K.HELD}', eid, held_json)
     redis.call('ZADD', '{K.HELD_SINCE}', held_ms, eid)
+    redis.call('ZADD', held_key, held_ms, eid)
   else
     status[k] = 'a'
     if review == 'L' then
       local eid = string.sub(key, ev_prefix + 1)
       redis.call('HDEL', '{K.HELD}', eid)
       redis.call('ZREM', '{K.HELD_SINCE}', eid)
+      redis.call('ZREM', held_key, eid)
+      released[city] = true
     end
     local sid = redis.call('XADD', '{K.LOG}', '*', 'e', body)
     if city ~= '' then
@@ -186,6 +222,7 @@ if rebuild == '1' then
 end
 local enqueue = {{}}
 for _, city in ipairs(order) do
+  if admin or released[city] then redis.call('DEL', '{K.review_baseline("")}' .. city) end
   if redis.call('SET', '{K.pending("")}' .. city, '1', 'NX', 'EX', ttl) then
     enqueue[#enqueue + 1] = city
   end
@@ -379,10 +416,20 @@ for a = 3, #ARGV do
     end
     redis.call('HDEL', '{K.HELD}', eid)
     redis.call('ZREM', '{K.HELD_SINCE}', eid)
+    local _, _, feed = string.find(rec, '^[^|]*|[^|]*|[^|]*|[^|]*|([^|]*)')
+    redis.call('ZREM', '{K.held_by_feed("")}' .. feed, eid)
     out[#out + 1] = entry
   else
     out[#out + 1] = ''
   end
 end
 return out
+"""
+
+# Release locks still held by a token. ARGV: 1 token, then lock keys.
+UNLOCK = """
+for a = 2, #ARGV do
+  if redis.call('GET', ARGV[a]) == ARGV[1] then redis.call('DEL', ARGV[a]) end
+end
+return 0
 """

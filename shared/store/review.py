@@ -1,7 +1,9 @@
-"""Events held for review: list them, reject them, count them (release goes through EventLog)."""
+"""Events held for review: list them, reject them, count them (release goes through EventLog);
+each city's approved position for the review window and the lock a scoped batch takes."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +20,55 @@ class ReviewStore:
         self.client = client
         self.retention_seconds = retention_seconds
         self._reject = client.register_script(lua.REVIEW_REJECT)
+        self._unlock = client.register_script(lua.UNLOCK)
+
+    def held_ids(self, feed: str | None = None, before_ms: int | None = None,
+                 limit: int | None = None) -> list[str]:
+        """Return the ids of held events (one feed's, held before before_ms), oldest first."""
+        key = K.held_by_feed(feed) if feed is not None else K.HELD_SINCE
+        top = "+inf" if before_ms is None else f"({before_ms}"
+        if limit is None:
+            return list(self.client.zrangebyscore(key, "-inf", top))
+        return list(self.client.zrangebyscore(key, "-inf", top, start=0, num=limit))
+
+    def held_count(self, feed: str) -> int:
+        """Return how many of a feed's events are held."""
+        return int(self.client.zcard(K.held_by_feed(feed)))
+
+    def baselines(self, cities: Sequence[str]) -> list[str | None]:
+        """Return each city's stored approved position (JSON), None where its window is closed."""
+        if not cities:
+            return []
+        return list(self.client.mget([K.review_baseline(c) for c in cities]))
+
+    def open_window(self, city: str, baseline: str, ttl_ms: int) -> str:
+        """Store a city's approved position for ttl_ms unless one is stored; return the one kept."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.set(K.review_baseline(city), baseline, nx=True, px=ttl_ms)
+        pipe.get(K.review_baseline(city))
+        _, kept = pipe.execute()
+        return str(kept) if kept else baseline
+
+    def lock(self, cities: Sequence[str], token: str, ttl_ms: int, wait_s: float) -> bool:
+        """Take every city's review lock (all or none), waiting up to wait_s; tell if taken."""
+        deadline = time.monotonic() + wait_s
+        names = sorted(set(cities))
+        while True:
+            pipe = self.client.pipeline(transaction=False)
+            for city in names:
+                pipe.set(K.review_lock(city), token, nx=True, px=ttl_ms)
+            got = pipe.execute()
+            if all(got):
+                return True
+            self.unlock([c for c, ok in zip(names, got) if ok], token)
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+
+    def unlock(self, cities: Sequence[str], token: str) -> None:
+        """Release the review locks this token holds."""
+        if cities:
+            self._unlock(keys=[], args=[token, *[K.review_lock(c) for c in cities]])
 
     def held(self, event_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """Return held entries, oldest first (only the given ids, if any, that are held)."""

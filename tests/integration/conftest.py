@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -43,17 +44,23 @@ class Pipeline:
         return total
 
 
-@pytest.fixture
-def pipeline(tmp_path: Path) -> Iterator[Pipeline]:
-    """Real Redis, one real Celery worker and beat; the ingest and web apps as test clients."""
-    stack = Stack(tmp_path)
+def run_pipeline(tmp_path: Path, env: dict[str, str] | None = None,
+                 **overrides: Any) -> Iterator[Pipeline]:
+    """Real Redis, one real Celery worker and beat (with `env`), the apps built with `overrides`."""
+    stack = Stack(tmp_path, extra_env=env) if env else Stack(tmp_path)
     stack.redis.start()
     stack.start_worker("worker1")
     stack.start_service("beat")
-    settings = Settings.from_env(redis_url=stack.redis.url)
+    settings = Settings.from_env(redis_url=stack.redis.url, **overrides)
     try:
         token = FeedStore(stack.redis.client()).create("admin", None)
         yield Pipeline(stack, create_ingest(settings).test_client(),
                        create_web(settings).test_client(), token)
     finally:
         stack.stop()
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path) -> Iterator[Pipeline]:
+    """Real Redis, one real Celery worker and beat; the ingest and web apps as test clients."""
+    yield from run_pipeline(tmp_path)

@@ -159,13 +159,25 @@ def test_scoped_feed_cannot_rename_a_city_but_keeps_the_rest(pipeline: Pipeline)
     assert resp.status_code == 403
     assert "only an admin feed may set or change a city's name" in \
         resp.get_json()["results"][0]["errors"]["data"][0]
-    grow = city("alpha", population=2_345_678)  # same name, country and region
-    grow["occurred_at"] = "2025-06-01T00:00:00Z"
-    assert p.ingest.post("/v1/events", json=grow, headers=p.auth(token)).status_code == 202
-    wait_for(lambda: _city_doc(p, "alpha").get("population") == 2_345_678
-             or _city_doc(p, "alpha").get("profile", {}).get("population") == 2_345_678, 20,
-             what="population updated")
+    # Location is identity too (issue 18, finding 8): same name, country and region, but
+    # drawn in Antarctica, or another population, is refused; a rounding nudge is not.
+    for data in ({"lat": -89.9, "lon": 179.9, "population": 1}, {"population": 2_345_678},
+                 {"lat": 37.52}):
+        moved = city("alpha", **data)
+        moved["occurred_at"] = "2025-06-01T00:00:00Z"
+        resp = p.ingest.post("/v1/events", json=moved, headers=p.auth(token))
+        assert resp.status_code == 403, data
+        assert "only an admin feed may move a city" in \
+            resp.get_json()["results"][0]["errors"]["data"][0]
+    nudge = city("alpha", lat=37.505, lon=126.995)  # within 0.01 degrees of 37.5, 127.0
+    nudge["occurred_at"] = "2025-06-01T00:00:00Z"
+    assert p.ingest.post("/v1/events", json=nudge, headers=p.auth(token)).status_code == 202
+    wait_for(lambda: (_city_doc(p, "alpha").get("lat") or
+                      _city_doc(p, "alpha").get("profile", {}).get("lat")) == 37.505, 20,
+             what="the nudge applied")
     assert _city_doc(p, "alpha")["name"] == "Alpha"
+    assert (_city_doc(p, "alpha").get("population") or
+            _city_doc(p, "alpha")["profile"]["population"]) == 1_000_000
     # The admin may rename.
     admin_rename = city("alpha", name="Alpha Metro")
     admin_rename["occurred_at"] = "2025-06-02T00:00:00Z"

@@ -4,12 +4,14 @@ an operator releases them (then scored) or rejects them (the feed sees why)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from shared.store.feeds import FeedStore
-from tests.integration.conftest import Pipeline
+from tests.integration.conftest import Pipeline, run_pipeline
 from tests.integration.test_hostile_feeds import _raw_value
 from tests.integration.test_pipeline import _cli, full_city, score_of
 from tests.support.events import indicator
@@ -92,3 +94,30 @@ def test_a_jump_is_held_until_released_or_rejected(pipeline: Pipeline) -> None:
     latest = report["last_rejected"][0]
     assert latest["event_id"] == back["event_id"] and latest["index"] is None
     assert "unit is TFLOPS" in json.dumps(latest["errors"])
+
+
+@pytest.fixture
+def short_hold(tmp_path: Path) -> Iterator[Pipeline]:
+    """A pipeline whose held events expire after 2 s (the sweeper rejects them)."""
+    yield from run_pipeline(tmp_path, {"AICITY_REVIEW_HELD_RETENTION_SECONDS": "2"},
+                            review_held_retention_seconds=2)
+
+
+def test_a_held_event_expires_into_rejected(short_hold: Pipeline) -> None:
+    """Issue 18, finding 3: held records do not wait forever; the feed sees 'expired'."""
+    p = short_hold
+    assert p.ingest.post("/v1/events", json=full_city("alpha"), headers=p.auth()).status_code == 202
+    wait_for(lambda: score_of(p, "alpha") is not None, 30)
+    token = FeedStore(p.redis.client()).create("alpha-feed", ["alpha"])
+    jump = indicator("alpha", GPU, 1, at="2025-06-02T00:00:00Z")
+    assert p.ingest.post("/v1/events", json=jump,
+                         headers=p.auth(token)).get_json()["results"][0]["status"] == "held"
+    wait_for(lambda: _status(p, jump["event_id"], token)["status"] == "rejected", 20,
+             what="the held event expired")
+    status = _status(p, jump["event_id"], token)
+    assert status["reason"] == "expired" and status["type"] == "indicator.observed"
+    assert p.worker_metric("aicity_review_expired_total") == 1
+    report = p.ingest.get("/v1/feed", headers=p.auth(token)).get_json()
+    assert report["counts"]["all_time"]["rejected"]["review"] == 1
+    assert "expired" in json.dumps(report["last_rejected"][0]["errors"])
+    assert p.redis.client().zcard("aicity:held:feed:alpha-feed") == 0

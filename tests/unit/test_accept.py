@@ -14,6 +14,9 @@ import pytest
 
 from shared.events import Event, codec_for
 from shared.handlers.accept import Limits, Ports, Throttled, Unparsed, accept
+from shared.jsonfast import compact
+from shared.state import CityState, apply_event
+from shared.store.cities import CityWork
 from shared.store.events_log import AppendResult
 from shared.store.feeds import Feed
 from tests.support.events import city, indicator
@@ -22,6 +25,7 @@ NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 ADMIN = Feed("admin", None, 0.0)
 SEOUL = Feed("seoul-feed", frozenset({"seoul"}), 0.0)
 CODE = "infra.gpu_pflops"
+CODEC = codec_for("2025.1")
 
 
 @dataclass
@@ -35,6 +39,7 @@ class FakeLog:
     backlogs: dict[str, int] = field(default_factory=dict)
     client: Any = None
     held: set[str] = field(default_factory=set)
+    max_held: int = 1_000
 
     def append(self, feed: str, admin: bool, events: list[tuple[Event, str]],
                restore: bool = False, dry_run: bool = False, holds: Any = None
@@ -234,15 +239,51 @@ def test_outcomes_are_counted_for_the_feed_report_but_not_in_a_dry_run(ports: Po
 
 
 @dataclass
-class FakeCurrent:
-    values: dict[str, dict[str, float]]
+class FakeCities:
+    """Cities' stored states (no queued events)."""
 
-    def indicator_values(self, cities: Any) -> dict[str, dict[str, float]]:
-        return {c: self.values.get(c, {}) for c in cities}
+    states: dict[str, CityState]
+
+    def read_many(self, cities: Any, max_items: int) -> list[CityWork]:
+        return [CityWork(c, "1", compact(self.states[c].to_dict()) if c in self.states else None,
+                         None, [], "", "") for c in cities]
+
+
+@dataclass
+class FakeWindows:
+    """Approved positions and review locks in memory."""
+
+    kept: dict[str, str] = field(default_factory=dict)
+    locks: dict[str, str] = field(default_factory=dict)
+
+    def baselines(self, cities: Any) -> list[str | None]:
+        return [self.kept.get(c) for c in cities]
+
+    def open_window(self, city: str, baseline: str, ttl_ms: int) -> str:
+        return self.kept.setdefault(city, baseline)
+
+    def lock(self, cities: Any, token: str, ttl_ms: int, wait_s: float) -> bool:
+        if any(c in self.locks for c in cities):
+            return False
+        self.locks.update(dict.fromkeys(cities, token))
+        return True
+
+    def unlock(self, cities: Any, token: str) -> None:
+        for c in cities:
+            if self.locks.get(c) == token:
+                del self.locks[c]
+
+
+def _state(city_id: str, *events: dict[str, Any]) -> CityState:
+    state = CityState(city_id)
+    for raw in events:
+        apply_event(state, CODEC.load(raw))
+    return state
 
 
 def test_a_scoped_feeds_implausible_jump_is_held_an_admins_is_not(ports: Ports) -> None:
-    ports.current = FakeCurrent({"seoul": {CODE: 25_000.0}})  # ~94 points (log scale)
+    ports.cities = FakeCities({"seoul": _state("seoul", indicator("seoul", CODE, 25_000.0))})
+    ports.review = windows = FakeWindows()  # ~94 points (log scale) approved
     near = indicator("seoul", CODE, 20_000)  # ~92 points: accepted
     far = indicator("seoul", CODE, 1)  # ~6 points: an 87-point jump, over 40
     new = indicator("seoul", "talent.ai_graduates", 1)  # no current value: nothing to compare
@@ -254,3 +295,8 @@ def test_a_scoped_feeds_implausible_jump_is_held_an_admins_is_not(ports: Ports) 
     assert '"current":25000.0' in entry and '"proposed":1.0' in entry
     admin = accept([indicator("seoul", CODE, 2)], ADMIN, ports, NOW)
     assert admin.results[0]["status"] == "accepted"
+    assert windows.locks == {}  # the scoped batch's lock was released after its append
+    windows.locks["seoul"] = "another ingest"
+    with pytest.raises(Throttled, match="being reviewed"):
+        accept([indicator("seoul", CODE, 20_001)], SEOUL, ports, NOW)
+    assert accept([indicator("seoul", CODE, 3)], ADMIN, ports, NOW).counts["accepted"] == 1
