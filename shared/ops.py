@@ -89,8 +89,9 @@ def _unavailable(exc: Exception) -> tuple[str, str] | None:
         return "redis_memory_full", ("Redis is out of memory (maxmemory reached): the request "
                                      "could not be completed; retry later")
     if pool_exhausted(exc):
-        return "redis_pool_busy", ("every Redis connection of this process is busy (a burst "
-                                   "of requests): nothing was done; retry later")
+        return "redis_pool_busy", ("every Redis connection of this process stayed busy (a "
+                                   "burst of requests): the request may not have been "
+                                   "completed; retry later")
     if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
         return "redis_unavailable", (f"Redis could not be reached ({type(exc).__name__}): the "
                                      "request may not have been completed; retry later")
