@@ -18,7 +18,9 @@ scoring workers and beat, HTTP load from separate client processes. Measured:
  12. history: as_of rankings, explanations and the live ranking over 30 days of kept
      history at 100 and 10,000 cities, its Redis memory and one thinning pass;
  13. review: a scoped feed's batch (judged against its cities' review budget) against an
-     admin's, and what one feed's held events cost Redis at their cap.
+     admin's, and what one feed's held events cost Redis at their cap;
+ 14. budgets: µs per event of a batch refused over quota against one accepted (and of an
+     all-invalid batch), dry-run and recompute cost of a city at the project cap.
 Usage: python bench/bench.py [--quick] [--json out.json]
 """
 
@@ -45,6 +47,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import analyst, contributors  # noqa: E402
+from bench import budgets as bg  # noqa: E402
 from bench import history_load as hl  # noqa: E402
 from bench import review as rv  # noqa: E402
 from bench import robustness as rb  # noqa: E402
@@ -366,6 +369,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                              http_workers=args.http_workers)
         console.print(results["review"])
 
+    if "budgets" in phases:
+        console.print("[bold]14. budgets: refused against accepted batches; dry runs and "
+                      "recomputes at the project cap")
+        results["budgets"] = bg.budgets_phase(tmp / "budgets", setup_events(100, rng),
+                                              recompute_totals, http_workers=args.http_workers,
+                                              quick=args.quick)
+        console.print(results["budgets"])
+
     console.print("[bold]9. per-event cost by number of cities")
     results["by_cities"] = {}
     for n_cities in (100, 1000, 10_000) if "cities" in phases else ():
@@ -464,6 +475,8 @@ def report(r: dict[str, Any]) -> None:
         t.add_row(measure, value, "")
     for measure, value in hl.report_rows(r.get("history", {})):
         t.add_row(measure, value, "")
+    for measure, value in bg.report_rows(r.get("budgets", {})):
+        t.add_row(measure, value, "")
     console.print(t)
     if not r["by_cities"]:
         return
@@ -489,9 +502,10 @@ def main() -> int:
     parser.add_argument("--http-workers", type=int, default=2, help="gunicorn workers per service")
     parser.add_argument("--phases",
                         default="noop,paced,max,rejected,dryrun,rps,viewers,slow,cities,memory,"
-                                "analyst,webhooks,history,review",
+                                "analyst,webhooks,history,review,budgets",
                         help="comma-separated subset of: noop,paced,max,rejected,dryrun,rps,"
-                             "viewers,slow,cities,memory,analyst,webhooks,history,review")
+                             "viewers,slow,cities,memory,analyst,webhooks,history,review,"
+                             "budgets")
     parser.add_argument("--retention", type=int, default=60,
                         help="event retention (s) of the memory phase's stack")
     parser.add_argument("--json", type=Path, default=None, help="write raw results here")

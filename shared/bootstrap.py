@@ -38,7 +38,8 @@ def history_store(client: Client, settings: Settings) -> HistoryStore:
 def limits(settings: Settings) -> Limits:
     """Return the bounds the accept handler enforces."""
     return Limits(settings.occurred_at_max_skew_seconds, settings.backlog_limit,
-                  settings.feed_backlog_share, settings.retry_after_seconds)
+                  settings.feed_backlog_share, settings.retry_after_seconds,
+                  settings.state_record_cost)
 
 
 def accept_ports(settings: Settings, codec: EventCodec, log: EventLog,

@@ -253,8 +253,14 @@ def add_ingest(spec: APISpec, codec: EventCodec,
     errors = {str(code): json_body("Error", text) for code, text in (
         (400, "unparseable body"), (401, "no valid feed token"),
         (413, "body or batch over its limit"),
-        (429, "the feed's or the global backlog is over its bound (see Retry-After)"),
-        (503, "Redis memory is high: nothing is accepted for now (see Retry-After)"))}
+        (429, "the feed's quota cannot pay for the request (one unit per item, charged before "
+              "the body is parsed or validated, invalid items too; dry runs and batches the "
+              "review gate judges also pay per record of their cities' state), or the feed's "
+              "or the global backlog is over its bound; see Retry-After"),
+        (503, "Redis cannot take the request now (`cause`): its memory is high "
+              "(redis_memory_high) or full (redis_memory_full), every Redis connection of "
+              "this process is busy (redis_pool_busy) or Redis is unreachable "
+              "(redis_unavailable); see Retry-After"))}
     spec.path("/v1/events", operations={"post": {
         **where,
         "summary": "Submit one event, a JSON array of events, or NDJSON",
@@ -264,7 +270,9 @@ def add_ingest(spec: APISpec, codec: EventCodec,
             "nothing is stored and no recompute is queued: the event ids stay unused. The "
             "answer is 200 (where a real post would say 202) with the same per-item results "
             "plus `impact`, computed by the workers' own functions from each touched city's "
-            "current state; 403 and 422 carry the same body when every item is refused."),
+            "current state; 403 and 422 carry the same body when every item is refused. A "
+            "dry run pays one quota unit per item plus 0.5 (by default) per record (project "
+            "record or queued event) of the cities it touches, before their state is read."),
         "security": [{"feedToken": []}],
         "parameters": [{"in": "query", "name": "dry_run", "required": False,
                         "schema": {"type": "string", "enum": ["true", "false", "1", "0"],

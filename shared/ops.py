@@ -26,6 +26,7 @@ from prometheus_client import (
 from prometheus_client.registry import Collector
 
 from shared.jsonfast import compact
+from shared.store.connection import pool_exhausted
 from shared.store.health import MemoryProbe, is_oom_error
 
 ReadyCheck = Callable[[], tuple[bool, dict[str, str]]]
@@ -82,19 +83,40 @@ def redis_readiness(client: Any, methodology_version: str, memory: MemoryProbe |
     return not refuse_when_full, checks
 
 
-def redis_oom_handler(app: Flask, retry_after: int) -> None:
-    """Answer 503 + Retry-After, never 500, when Redis refuses a write at maxmemory."""
+def _unavailable(exc: Exception) -> tuple[str, str] | None:
+    """Return (cause, message) for a Redis failure that calls for a 503, else None."""
+    if is_oom_error(exc):
+        return "redis_memory_full", ("Redis is out of memory (maxmemory reached): the request "
+                                     "could not be completed; retry later")
+    if pool_exhausted(exc):
+        return "redis_pool_busy", ("every Redis connection of this process stayed busy (a "
+                                   "burst of requests): the request may not have been "
+                                   "completed; retry later")
+    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
+        return "redis_unavailable", (f"Redis could not be reached ({type(exc).__name__}): the "
+                                     "request may not have been completed; retry later")
+    return None
 
-    def _oom(exc: Exception) -> tuple[Response, int]:
-        if not is_oom_error(exc):
+
+def redis_unavailable_handler(app: Flask, retry_after: int) -> None:
+    """Answer 503 + Retry-After, never 500, when Redis cannot serve a request.
+
+    That is: a write refused at maxmemory (cause redis_memory_full), no free connection in
+    the process's pool within its wait (redis_pool_busy), Redis unreachable or timing out
+    (redis_unavailable). Any other Redis error stays a 500. A retried event is safe: an
+    event_id names one event, so one stored before the failure comes back a duplicate.
+    """
+
+    def _handle(exc: Exception) -> tuple[Response, int]:
+        found = _unavailable(exc)
+        if found is None:
             raise exc
-        resp = jsonify(error="Redis is out of memory (maxmemory reached): the request could "
-                             "not be completed; retry later", cause="redis_memory_full",
-                       status=503, retry_after=retry_after)
+        cause, message = found
+        resp = jsonify(error=message, cause=cause, status=503, retry_after=retry_after)
         resp.headers["Retry-After"] = str(retry_after)
         return resp, 503
 
-    app.register_error_handler(redis.RedisError, _oom)
+    app.register_error_handler(redis.RedisError, _handle)
 
 
 def ops_blueprint(ready: ReadyCheck, registry_factory: Callable[[], CollectorRegistry]) -> Blueprint:

@@ -27,7 +27,11 @@ class Settings:
     # Per scoped (non-admin) feed: events/s sustained and at once (at least one full batch).
     feed_rate_limit: float = 2_000.0
     feed_burst: int = 20_000
-    max_projects_per_city: int = 20_000  # distinct project ids one city may hold
+    # Distinct project ids one city may hold (removed ones keep their record): past it new
+    # project ids are refused per item, so a city's state, and what a dry run, a review
+    # judgement or a recompute of it costs, stays bounded. The largest reference city has
+    # a few hundred.
+    max_projects_per_city: int = 2_000
     feed_backlog_share: float = 0.5  # share of backlog_limit one feed's unscored events may hold
     # Event ids (dedup and status) and the event log are kept this long; older events live
     # on as the winning entries of each city's state (export writes those, then the log).
@@ -56,6 +60,16 @@ class Settings:
     # operator before it is rejected as 'expired'.
     review_max_held_per_feed: int = 1_000
     review_held_retention_seconds: int = 7 * 86_400
+    # Ingest's Redis connections per process (a blocking pool): a request waits this many
+    # seconds for a free one, then gets 503 + Retry-After instead of opening more.
+    ingest_redis_connections: int = 64
+    ingest_redis_pool_timeout_seconds: float = 3.0
+    # Ingest remembers a token that authenticates no feed this long (per process), so a
+    # burst of requests with one bogus token costs one Redis read, not one each.
+    token_miss_cache_seconds: float = 2.0
+    # Quota a scoped feed pays per record (project record or queued event) of each city a
+    # dry run touches, or a real batch has judged by the review gate, on top of one per item.
+    state_record_cost: float = 0.5
 
     def redis_dsn(self) -> str:
         """Return redis_url with redis_password filled in (unless the URL carries one)."""

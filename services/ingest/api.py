@@ -12,6 +12,7 @@ from services.ingest import metrics as m
 from services.ingest.context import IngestContext
 from services.ingest.parsing import BodyError, parse_body, read_body
 from shared.handlers.accept import Submission, Throttled, accept
+from shared.handlers.budget import Meter
 from shared.handlers.feed_report import feed_report
 from shared.handlers.impact import predict_impact
 from shared.store.feeds import Feed
@@ -27,6 +28,13 @@ def _ctx() -> IngestContext:
 
 def _error(status: int, message: str, **extra: object) -> tuple[Response, int]:
     return jsonify(error=message, status=status, **extra), status
+
+
+def _throttled(exc: Throttled) -> tuple[Response, int]:
+    m.THROTTLED.labels(exc.scope).inc()
+    resp, status = _error(429, exc.reason, retry_after=exc.retry_after)
+    resp.headers["Retry-After"] = str(exc.retry_after)
+    return resp, status
 
 
 def _authenticate(ctx: IngestContext) -> Feed | None:
@@ -46,7 +54,12 @@ _BOOLS = {"true": True, "1": True, "false": False, "0": False}
 
 @bp.post("/v1/events")
 def post_events() -> tuple[Response, int] | Response:
-    """Accept one event, an array or NDJSON; 202 only once stored durably (dry_run: 200, nothing stored)."""
+    """Accept one event, an array or NDJSON; 202 only once stored durably (dry_run: 200, nothing stored).
+
+    The feed pays before any work: one quota unit for the request before its body is read,
+    the rest of its items once they are counted (before they are parsed one by one or
+    validated), then what its cities' state costs (accept()). Past its budget: 429.
+    """
     ctx = _ctx()
     feed = _authenticate(ctx)
     if feed is None:
@@ -62,22 +75,22 @@ def post_events() -> tuple[Response, int] | Response:
                               cause="redis_memory_high", retry_after=retry)
         resp.headers["Retry-After"] = str(retry)
         return resp, status
-    body = read_body(request)  # chunked bodies past the limit: 413, not cut short
-    m.BODY_BYTES.observe(len(body))
+    meter = Meter(feed, ctx.ports, datetime.now(UTC))
     try:
-        items = parse_body(body, request.mimetype, ctx.settings.ingest_max_batch)
-    except BodyError as exc:
-        return _error(400, str(exc))
-    except OverflowError as exc:
-        return _error(413, str(exc), limit=ctx.settings.ingest_max_batch)
-    m.BATCH_SIZE.observe(len(items))
-    try:
-        result = accept(items, feed, ctx.ports, datetime.now(UTC), dry_run=dry_run)
+        meter(1)  # a feed with nothing left is refused before its body is even read
+        body = read_body(request)  # chunked bodies past the limit: 413, not cut short
+        m.BODY_BYTES.observe(len(body))
+        try:
+            items = parse_body(body, request.mimetype, ctx.settings.ingest_max_batch, meter)
+        except BodyError as exc:
+            return _error(400, str(exc))
+        except OverflowError as exc:
+            return _error(413, str(exc), limit=ctx.settings.ingest_max_batch)
+        m.BATCH_SIZE.observe(len(items))
+        result = accept(items, feed, ctx.ports, datetime.now(UTC), dry_run=dry_run,
+                        paid=meter.paid)
     except Throttled as exc:
-        m.THROTTLED.labels(exc.scope).inc()
-        resp, status = _error(429, exc.reason, retry_after=exc.retry_after)
-        resp.headers["Retry-After"] = str(exc.retry_after)
-        return resp, status
+        return _throttled(exc)
     if dry_run:
         m.DRY_RUNS.inc()
         return jsonify(_dry_body(ctx, result)), result.http_status

@@ -10,7 +10,12 @@ from services.ingest import metrics as m
 from services.ingest.context import IngestContext
 from services.ingest.openapi import openapi_blueprint
 from shared.logs import configure_logging
-from shared.ops import FastJSONProvider, metrics_registry, ops_blueprint, redis_oom_handler
+from shared.ops import (
+    FastJSONProvider,
+    metrics_registry,
+    ops_blueprint,
+    redis_unavailable_handler,
+)
 from shared.settings import Settings
 
 
@@ -27,7 +32,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(ops_blueprint(ctx.ready, metrics_registry))
     app.register_blueprint(openapi_blueprint(ctx.codec))
     m.HTTP.install(app)
-    redis_oom_handler(app, settings.retry_after_seconds)  # Redis at maxmemory: 503, not 500
+    # Redis full, unreachable or this process's pool busy: 503 + Retry-After, not 500
+    redis_unavailable_handler(app, settings.retry_after_seconds)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[Response, int]:

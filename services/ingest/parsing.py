@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 from itertools import chain, compress, repeat
@@ -130,13 +131,23 @@ def read_body(request: Request, chunk_size: int = 64 * 1024) -> bytes:
 # ------------------------------------------------------------------ the body
 
 
-def parse_body(body: bytes, mimetype: str, max_items: int) -> list[Any]:
+def _free(items: int) -> None:
+    pass
+
+
+def parse_body(body: bytes, mimetype: str, max_items: int,
+               pay: Callable[[int], None] = _free) -> list[Any]:
     """Return the raw events of a body, a BadItem in place of each item that is unusable.
 
     Raise BodyError (400) for a body that is not JSON / NDJSON at all and OverflowError
-    (413) for more than max_items items.
+    (413) for more than max_items items. pay(n) is called with the number of items as soon
+    as it is known, before any item is parsed one by one or validated: an NDJSON body's
+    lines before anything is parsed, a JSON array's length after its one fast parse (or,
+    when that fails, after the scan that cuts it into items). It may be called again with
+    a count already announced; whatever it raises (the feed's quota is spent) stops here.
     """
-    items = _ndjson(body, max_items) if mimetype in NDJSON_TYPES else _json_body(body, max_items)
+    items = (_ndjson(body, max_items, pay) if mimetype in NDJSON_TYPES
+             else _json_body(body, max_items, pay))
     if not items:
         raise BodyError("body: no events")
     return items
@@ -165,12 +176,13 @@ def _overflow(count: int | str, max_items: int) -> OverflowError:
     return OverflowError(f"{count} events in one request; the limit is {max_items}")
 
 
-def _ndjson(body: bytes, max_items: int) -> list[Any]:
+def _ndjson(body: bytes, max_items: int, pay: Callable[[int], None]) -> list[Any]:
     stripped = body.strip(b" \t\r\n")
     if not stripped:
         return []
     lines = stripped.count(b"\n") + 1
     if lines <= max_items:
+        pay(lines)  # a blank line is paid for like an item
         # One parse of the whole batch is twice as fast as one per line. A blank line, a
         # bad line, an item too deep or not UTF-8: look line by line.
         items = _fast_loads(stripped.replace(b"\n", b","))
@@ -181,6 +193,7 @@ def _ndjson(body: bytes, max_items: int) -> list[Any]:
                 if line.strip(_JSON_WS)]
     if len(numbered) > max_items:
         raise _overflow(len(numbered), max_items)
+    pay(len(numbered))
     if len(numbered) != lines:  # blank lines: the whole batch again without them
         items = _fast_loads(",".join(line for _, line in numbered).encode())
         if items is not None and len(items) == len(numbered):
@@ -195,27 +208,31 @@ def _ndjson(body: bytes, max_items: int) -> list[Any]:
     return out
 
 
-def _json_body(body: bytes, max_items: int) -> list[Any]:
+def _json_body(body: bytes, max_items: int, pay: Callable[[int], None]) -> list[Any]:
     parsed = _fast_loads(body)  # one value, wrapped: one item of an array, as deep
     if parsed is None or len(parsed) != 1:
-        return _json_slow(_decode(body), max_items)
+        return _json_slow(_decode(body), max_items, pay)
     value = parsed[0]
     if isinstance(value, dict):
+        pay(1)
         return [value]
     if not isinstance(value, list):
         raise BodyError("body: must be an event object or an array of events")
     if len(value) > max_items:
         raise _overflow(len(value), max_items)
+    pay(len(value))
     return value
 
 
-def _json_slow(text: str, max_items: int) -> list[Any]:
+def _json_slow(text: str, max_items: int, pay: Callable[[int], None]) -> list[Any]:
     start = _end(_WS, text)
     if start == len(text):
         raise BodyError("body: empty; send an event object, an array or NDJSON")
     if text[start] == "[":
         out: list[Any] = []
-        for first, end, deep in _array_items(text, start, max_items):
+        spans = _array_items(text, start, max_items)
+        pay(len(spans))
+        for first, end, deep in spans:
             if deep:
                 out.append(_deep())
                 continue
@@ -225,6 +242,7 @@ def _json_slow(text: str, max_items: int) -> list[Any]:
                 out.append(BadItem({"_json": [
                     f"not valid JSON ({exc.msg} at {_where(text, first + exc.pos)})"]}))
         return out
+    pay(1)
     try:
         value = _item(text, None)
     except json.JSONDecodeError as exc:

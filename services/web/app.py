@@ -11,7 +11,12 @@ from services.web.collector import PipelineCollector
 from services.web.context import WebContext
 from services.web.openapi import build_openapi
 from shared.logs import configure_logging
-from shared.ops import FastJSONProvider, metrics_registry, ops_blueprint, redis_oom_handler
+from shared.ops import (
+    FastJSONProvider,
+    metrics_registry,
+    ops_blueprint,
+    redis_unavailable_handler,
+)
 from shared.settings import Settings
 
 
@@ -34,7 +39,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     collector = PipelineCollector(ctx.client)
     app.register_blueprint(ops_blueprint(ctx.ready, lambda: metrics_registry([collector])))
     m.HTTP.install(app)
-    redis_oom_handler(app, settings.retry_after_seconds)  # Redis at maxmemory: 503, not 500
+    # Redis full, unreachable or this process's pool busy: 503 + Retry-After, not 500
+    redis_unavailable_handler(app, settings.retry_after_seconds)
     openapi = build_openapi(ctx.methodology)
 
     @app.get("/openapi.json")

@@ -30,7 +30,7 @@ from typing import Any
 
 import requests
 
-from shared.cli.common import client_from, default_data_dir, settings_from
+from shared.cli.common import client_from, data_dir_from, default_data_dir, settings_from
 from shared.methodology import Indicator, Methodology, MethodologyError, load_methodology
 from shared.scoring.normalise import normalise
 from shared.store.connection import Client
@@ -52,7 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--web-url", default="http://127.0.0.1:8000")
     p.add_argument("--data-dir", type=Path, default=None,
                    help="where the demo feed's token is kept (default $AICITY_DATA_DIR, else "
-                        "var/ in this checkout)")
+                        "the last `aicity run`'s data dir, else var/ in this checkout)")
     p.add_argument("--interval", type=positive_seconds, default=3.0,
                    help="seconds between batches (default 3)")
     p.add_argument("--seed", type=int, default=None, help="seed the random choices")
@@ -188,7 +188,7 @@ class Contributor:
         self.stop = stop
         self.ingest = args.ingest_url.rstrip("/")
         self.web = args.web_url.rstrip("/")
-        self.data_dir: Path = (args.data_dir or default_data_dir()).resolve()
+        self.data_dir: Path = (data_dir_from(args)[0] or default_data_dir()).resolve()
         self.rng = random.Random(args.seed)
         self.session = requests.Session()
         self.token: str | None = None

@@ -6,8 +6,8 @@ AICITY_REDIS_MAXMEMORY), the ingest and web services, scoring workers and beat, 
 bootstrap step that creates an admin feed, loads the reference dataset if the store is
 empty and prints the URLs; with --demo also a simulated contributor (`aicity demo`,
 shared/cli/demo.py) posting revisions through the ingest API. Ctrl-C stops everything.
-It records its Redis URL in <data-dir>/redis.json so other `aicity` commands run in this
-checkout find it.
+It records its Redis URL in <data-dir>/redis.json, and that data dir in var/last-run.json
+($AICITY_LAST_RUN_FILE), so other `aicity` commands run in this checkout find it.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from shared.cli.common import (
     DEFAULT_REDIS_PORT,
     PASSWORD_FILE,
     default_data_dir,
+    record_last_run,
     write_record,
 )
 from shared.cli.demo import positive_seconds
@@ -91,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     data_dir = (args.data_dir or default_data_dir()).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    record_last_run(data_dir)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     redis_cmd = None
     if args.redis_url:  # an external Redis: its password, if any, is $AICITY_REDIS_PASSWORD

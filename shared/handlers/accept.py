@@ -1,14 +1,17 @@
 """Accept submitted events: the one way in for ingest, replay and the daily tick.
 
-Validate every item with the one codec, refuse what no feed may send (future times,
-cities outside its scope), throttle a feed past its share, store the rest atomically in
-their canonical form, then queue recomputes. Only the HTTP view maps the result to a status.
+Charge the feed first (one quota unit per item, before anything is parsed or validated,
+so a feed over its budget is refused for the price of one Redis call, and invalid items
+cost quota like valid ones), validate every item with the one codec, refuse what no feed
+may send (future times, cities outside its scope), charge what reading the touched cities'
+state will cost (dry runs; a scoped feed's batch the review gate judges), store the rest
+atomically in their canonical form, then queue recomputes. Only the HTTP view maps the
+result to a status.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +22,8 @@ from typing import Any, Protocol
 from marshmallow import ValidationError
 
 from shared.events import INDEX_TICKED, Event, EventCodec
+from shared.handlers.budget import Throttled as Throttled  # re-exported: callers catch it here
+from shared.handlers.budget import charge, charge_state
 from shared.handlers.gate import REVIEW_MAX_QUEUED, SCORE_MOVING, Baseline, judge
 from shared.jsonfast import compact, loads
 from shared.store.cities import CityWork
@@ -50,6 +55,7 @@ class Quota(Protocol):
 
 class CityReader(Protocol):
     def read_many(self, cities: Sequence[str], max_items: int) -> list[CityWork]: ...
+    def state_sizes(self, cities: Sequence[str]) -> list[int]: ...
 
 
 class ReviewWindows(Protocol):
@@ -72,6 +78,9 @@ class Limits:
     backlog_limit: int = 2_000_000
     feed_backlog_share: float = 0.5
     retry_after_seconds: int = 5
+    # Quota per record (project record or queued event) of a city whose state a dry run or the
+    # review gate reads, charged before it is read.
+    state_record_cost: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -88,15 +97,6 @@ class Submission:
     # (event, canonical json) of the items accepted (or, in a dry run, that would be)
     accepted: list[tuple[Event, str]] = field(default_factory=list)
     held: int = 0  # items stored but held for review (an implausible jump)
-
-
-@dataclass(frozen=True)
-class Throttled(Exception):
-    """Nothing stored: the feed (or everyone) must wait `retry_after` seconds."""
-
-    reason: str
-    retry_after: int
-    scope: str = "feed"  # "feed" or "global"
 
 
 @dataclass
@@ -134,7 +134,9 @@ _REFUSALS = {
     "i": ("rejected_scope", "data",
           "only an admin feed may set or change a city's name, country or region"),
     "l": ("rejected_validation", "data.project_id",
-          "city {city!r} has reached its limit of projects; remove retired ones first"),
+          "city {city!r} already holds {max_projects} project records, the limit of projects "
+          "per city (max_projects_per_city); a removed project keeps its record, so send "
+          "updates to existing project ids instead of new ones"),
     "g": ("rejected_scope", "data",
           "only an admin feed may move a city (lat or lon by more than 0.01 degrees) or "
           "change its population"),
@@ -170,24 +172,6 @@ def _scope_error(event: Event, feed: Feed) -> dict[str, Any] | None:
     if not feed.may_write(event.city_id):
         return {"city_id": [f"feed {feed.name!r} may not write city {event.city_id!r}"]}
     return None
-
-
-def _throttle(feed: Feed, events: int, ports: Ports, now: datetime) -> None:
-    limits = ports.limits
-    if ports.log.backlog() > limits.backlog_limit:
-        raise Throttled("scoring backlog is over its bound; retry later",
-                        limits.retry_after_seconds, "global")
-    if feed.admin:  # operators' own feeds (loading, corrections) are not throttled per feed
-        return
-    share = int(limits.backlog_limit * limits.feed_backlog_share)
-    if ports.log.feed_backlog(feed.name) > share:
-        raise Throttled(f"feed {feed.name!r} has over {share} events waiting for scoring "
-                        "(its share of the backlog); retry later", limits.retry_after_seconds)
-    if ports.quota is not None:
-        wait = ports.quota.take(feed.name, events, int(now.timestamp() * 1000))
-        if wait > 0:
-            raise Throttled(f"feed {feed.name!r} is over its rate limit; retry later",
-                            max(1, math.ceil(wait)))
 
 
 REVIEW_LOCK_MS = 10_000  # a crashed ingest's lock frees itself after this
@@ -245,14 +229,19 @@ def _record(stats: Stats, feed: Feed, now: datetime, items: list[Any],
 
 
 def accept(items: list[Any], feed: Feed, ports: Ports, now: datetime,
-           restore: bool = False, dry_run: bool = False) -> Submission:
+           restore: bool = False, dry_run: bool = False, paid: int = 0) -> Submission:
     """Validate, authorise and store a batch; report each item. Raise Throttled (nothing stored).
 
     restore (an admin replaying an export): removals need no earlier upsert in the store and
     project limits are not checked, since the export holds winners, not the whole history.
     dry_run: every check runs as for a real post (the store's append script answers what it
     would do) but nothing is stored and no recompute is queued; a 202 becomes a 200.
+    paid: items the caller already charged to the feed (charge()); the rest are charged first.
+    A dry run then pays for the touched cities' state, a scoped feed's real batch for the
+    cities the review gate judges (Limits.state_record_cost per record), before they are read.
     """
+    if len(items) > paid:
+        charge(feed, len(items) - paid, ports, now)
     results: list[dict[str, Any]] = [{} for _ in items]
     outcomes: list[tuple[str, str]] = [("", "")] * len(items)
 
@@ -283,9 +272,11 @@ def accept(items: list[Any], feed: Feed, ports: Ports, now: datetime,
     publish_failed = rebuild = False
     accepted: list[tuple[Event, str]] = []
     if to_store:
-        _throttle(feed, len(to_store), ports, now)
         pairs = [(e, ports.codec.encode(e)) for _, e in to_store]
         gated = _gated_cities(to_store, feed, ports)
+        # What a dry run's impact reads: every touched city; what the gate reads: its cities.
+        charge_state(sorted({e.city_id for _, e in to_store if e.city_id}) if dry_run
+                      else gated, feed, ports, now)
         windows, token = (ports.review if gated else None), uuid.uuid4().hex
         # One scoped batch at a time per city, from judging to storing: two batches judged
         # side by side could each fit the budget and pass it together.
@@ -310,7 +301,8 @@ def accept(items: list[Any], feed: Feed, ports: Ports, now: datetime,
                 project = getattr(event.data, "project_id", None)
                 reject(index, items[index],
                        _nested(path, message.format(city=event.city_id, project=project,
-                                                    max_held=ports.log.max_held)),
+                                                    max_held=ports.log.max_held,
+                                                    max_projects=ports.log.max_projects)),
                        outcome, event.type)
                 results[index]["event_id"] = event.event_id
                 continue

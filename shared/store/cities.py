@@ -96,6 +96,16 @@ class CityStore:
                                 methodology or ""))
         return out
 
+    def state_sizes(self, cities: Sequence[str]) -> list[int]:
+        """Return, per city, how many records reading it means: its project records plus its
+        queued events (one SCARD and one LLEN each; the state itself is not read)."""
+        pipe = self.client.pipeline(transaction=False)
+        for city in cities:
+            pipe.scard(K.city_projects(city))
+            pipe.llen(K.inbox(city))
+        replies = pipe.execute()
+        return [int(replies[2 * n]) + int(replies[2 * n + 1]) // 2 for n in range(len(cities))]
+
     def commit_many(self, commits: Sequence[Commit]) -> list[CommitOutcome]:
         """Commit each city atomically (state, result, rankings, history, change message) if
         nothing moved underneath it; all in one round trip, each succeeding or not alone."""

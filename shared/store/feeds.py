@@ -6,6 +6,7 @@ import hashlib
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from shared.events import SLUG_RE
@@ -34,11 +35,24 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-class FeedStore:
-    """Create, revoke, list and authenticate feeds."""
+MAX_MISSES = 10_000  # tokens remembered as unknown per store; past it the memory starts over
 
-    def __init__(self, client: Client) -> None:
+
+class FeedStore:
+    """Create, revoke, list and authenticate feeds.
+
+    miss_ttl > 0: a token that authenticates no feed is remembered as unknown that long (in
+    this object, per process), so a flood of requests with one bogus token costs one Redis
+    read. Only misses are remembered: a revoked token stops working at once, and a new one
+    cannot have missed before (it is random and shown once).
+    """
+
+    def __init__(self, client: Client, miss_ttl: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
+        self.miss_ttl = miss_ttl
+        self.clock = clock
+        self._misses: dict[str, float] = {}  # token hash -> until (clock)
 
     def create(self, name: str, cities: list[str] | None) -> str:
         """Create a feed and return its token (shown once; only the hash is kept)."""
@@ -80,11 +94,22 @@ class FeedStore:
 
     def authenticate(self, token: str) -> Feed | None:
         """Return the feed a token belongs to, or None."""
-        name = self.client.hget(K.FEED_TOKENS, token_hash(token))
-        if name is None:
+        digest = token_hash(token)
+        if self.miss_ttl > 0 and self._misses.get(digest, 0.0) > self.clock():
             return None
-        raw = self.client.hget(K.FEEDS, name)
-        return None if raw is None else self._feed(name, raw)
+        name = self.client.hget(K.FEED_TOKENS, digest)
+        raw = None if name is None else self.client.hget(K.FEEDS, name)
+        if raw is None:
+            self._missed(digest)
+            return None
+        return self._feed(name, raw)
+
+    def _missed(self, digest: str) -> None:
+        if self.miss_ttl <= 0:
+            return
+        if len(self._misses) >= MAX_MISSES:
+            self._misses.clear()
+        self._misses[digest] = self.clock() + self.miss_ttl
 
     @staticmethod
     def _feed(name: str, raw: str) -> Feed:

@@ -27,26 +27,33 @@ from tests.support.procs import REPO, free_port, wait_for
 pytestmark = pytest.mark.e2e
 
 
-def clean_env(data_dir: Path) -> dict[str, str]:
-    """The caller's environment without AICITY_* settings; the runner's data dir given."""
+def clean_env(data_dir: Path | None) -> dict[str, str]:
+    """The caller's environment without AICITY_* settings; the runner's data dir given (unless
+    None); the last run recorded beside it, never in the checkout's var/."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AICITY_")}
-    env.update(AICITY_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+    env.update(PYTHONUNBUFFERED="1")
+    if data_dir is not None:
+        env.update(AICITY_DATA_DIR=str(data_dir),
+                   AICITY_LAST_RUN_FILE=str(data_dir.parent / "last-run.json"))
     return env
 
 
 class Runner:
-    def __init__(self, data_dir: Path, host: str = "127.0.0.1") -> None:
+    def __init__(self, data_dir: Path, host: str = "127.0.0.1", *extra: str,
+                 env: dict[str, str] | None = None) -> None:
         self.ports = {k: free_port() for k in ("web", "ingest", "redis", "metrics")}
         self.host = host
         self.data_dir = data_dir
         self.lines: list[str] = []
-        # No --data-dir: the runner uses $AICITY_DATA_DIR, as the CLI commands beside it do.
+        # By default no --data-dir: the runner uses $AICITY_DATA_DIR, as the CLI commands
+        # beside it do.
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "shared.cli.main", "run", "--host", host,
              "--web-port", str(self.ports["web"]), "--ingest-port", str(self.ports["ingest"]),
-             "--redis-port", str(self.ports["redis"]), "--metrics-port", str(self.ports["metrics"])],
+             "--redis-port", str(self.ports["redis"]), "--metrics-port", str(self.ports["metrics"]),
+             *extra],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True, env=clean_env(data_dir))
+            start_new_session=True, env=env or clean_env(data_dir))
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -65,10 +72,12 @@ class Runner:
         return self.proc.wait(60)
 
 
-def aicity(*argv: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+def aicity(*argv: str, data_dir: Path | None, env: dict[str, str] | None = None
+           ) -> subprocess.CompletedProcess[str]:
     """Run an `aicity` command from the checkout, with no AICITY_REDIS_URL / password set."""
     return subprocess.run([sys.executable, "-m", "shared.cli.main", *argv], cwd=REPO,
-                          env=clean_env(data_dir), capture_output=True, text=True, timeout=60)
+                          env=env or clean_env(data_dir), capture_output=True, text=True,
+                          timeout=60)
 
 
 def _port_closed(port: int, host: str = "127.0.0.1") -> bool:
@@ -190,3 +199,34 @@ def test_run_starts_loads_prints_urls_and_stops_cleanly(tmp_path: Path) -> None:
     assert code in (0, 130, -2), again.output()[-2000:]
     assert all(_port_closed(port, host) for port in again.ports.values()
                for host in ("127.0.0.1", "127.0.0.2"))
+
+
+def test_commands_find_the_data_dir_of_the_last_run_or_say_what_to_pass(tmp_path: Path) -> None:
+    """`aicity run --data-dir X`, then `aicity feeds ...` in another terminal with nothing set."""
+    data = tmp_path / "elsewhere"
+    env = dict(clean_env(None), AICITY_LAST_RUN_FILE=str(tmp_path / "last-run.json"))
+    nothing = aicity("feeds", "list", data_dir=None, env=env)  # no run recorded yet
+    assert nothing.returncode != 0 and "Traceback" not in nothing.stderr
+    assert len(nothing.stderr.strip().splitlines()) == 1, nothing.stderr
+    assert "--data-dir" in nothing.stderr and "AICITY_DATA_DIR" in nothing.stderr
+    runner = Runner(data, "127.0.0.1", "--data-dir", str(data), "--no-load", env=env)
+    try:
+        wait_for(lambda: "READY" in runner.output(), 180, 0.2, what="runner READY")
+        created = aicity("feeds", "create", "seoul-open-data", "--cities", "seoul",
+                         data_dir=None, env=env)
+        assert created.returncode == 0, created.stderr
+        token = created.stdout.strip()
+        resp = requests.post(f"{runner.url('ingest')}/v1/events", json=seoul_event(), timeout=10,
+                             headers={"Authorization": f"Bearer {token}"})
+        # Authenticated (not 401): the feed lives in X's Redis (--no-load: seoul is unknown).
+        assert resp.status_code == 403 and "does not exist" in resp.text, resp.text
+        listed = aicity("feeds", "list", data_dir=None, env=env)
+        assert "seoul-open-data\tseoul" in listed.stdout, listed.stderr
+        # An explicit data dir wins over the last run, and says which one it looked in.
+        other = aicity("feeds", "list", "--data-dir", str(tmp_path / "empty"), data_dir=None,
+                       env=env)
+        assert other.returncode != 0 and len(other.stderr.strip().splitlines()) == 1
+        assert str(tmp_path / "empty") in other.stderr and "--data-dir" in other.stderr
+    finally:
+        code = runner.interrupt()
+    assert code in (0, 130, -2), runner.output()[-2000:]

@@ -18,9 +18,9 @@ import pytest
 import redis
 
 from shared.cli.common import (
-    DEFAULT_RUNNER_URL,
     PASSWORD_FILE,
     default_data_dir,
+    record_last_run,
     settings_from,
     write_record,
 )
@@ -38,10 +38,14 @@ def aicity(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=60)
 
 
-def clean_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    """The caller's environment without any AICITY_* setting, the data dir given."""
+def clean_env(data_dir: Path | None, **extra: str) -> dict[str, str]:
+    """The caller's environment without any AICITY_* setting, the data dir given (unless
+    None), the last run's record kept beside it (never the checkout's)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AICITY_")}
-    env.update(AICITY_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1", **extra)
+    env.update(PYTHONUNBUFFERED="1", **extra)
+    if data_dir is not None:
+        env["AICITY_DATA_DIR"] = str(data_dir)
+        env.setdefault("AICITY_LAST_RUN_FILE", str(data_dir.parent / "last-run.json"))
     return env
 
 
@@ -82,12 +86,40 @@ def test_explicit_url_with_nothing_listening(tmp_path: Path) -> None:
     assert_one_clear_line(out, url)
 
 
-def test_no_record_defaults_to_the_runner_url(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_record_is_one_line_saying_what_to_pass(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AICITY_REDIS_URL", raising=False)
     monkeypatch.setenv("AICITY_DATA_DIR", str(tmp_path / "none"))
     assert default_data_dir() == tmp_path / "none"
-    assert settings_from(argparse.Namespace()).redis_url == DEFAULT_RUNNER_URL
+    with pytest.raises(ValueError, match="holds no redis.json"):
+        settings_from(argparse.Namespace())
+    for env in (clean_env(tmp_path / "none"),  # a data dir nothing ran in
+                clean_env(None, AICITY_LAST_RUN_FILE=str(tmp_path / "never.json"))):  # none
+        out = aicity("feeds", "list", env=env)
+        assert out.returncode != 0 and "Traceback" not in out.stderr + out.stdout
+        [line] = out.stderr.strip().splitlines()
+        assert line.startswith("aicity: error: no Redis to talk to: "), line
+        assert "--data-dir" in line and "AICITY_DATA_DIR" in line, line
+
+
+def test_without_a_data_dir_commands_use_the_last_runs(
+        tmp_path: Path, locked_redis: RedisProc, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`aicity run --data-dir X` records X; a command given neither finds X's Redis."""
+    data = tmp_path / "x"
+    record_runner(data, locked_redis.url, PASSWORD)
+    last = tmp_path / "last-run.json"
+    env = clean_env(None, AICITY_LAST_RUN_FILE=str(last))
+    monkeypatch.setenv("AICITY_LAST_RUN_FILE", str(last))
+    record_last_run(data)  # what `aicity run --data-dir X` does first
+    assert json.loads(last.read_text())["data_dir"] == str(data.resolve())
+    out = aicity("feeds", "create", "seoul-open-data", "--cities", "seoul", env=env)
+    assert out.returncode == 0, out.stderr
+    assert FeedStore(locked_redis.client()).authenticate(out.stdout.strip()) is not None
+    # --data-dir and AICITY_DATA_DIR win over the last run.
+    for argv, extra in ((["--data-dir", str(tmp_path / "empty")], {}),
+                        ([], {"AICITY_DATA_DIR": str(tmp_path / "empty")})):
+        other = aicity("feeds", "list", *argv, env=dict(env, **extra))
+        assert other.returncode != 0 and str(tmp_path / "empty") in other.stderr, other.stderr
 
 
 def test_default_data_dir_is_var_in_the_checkout(monkeypatch: pytest.MonkeyPatch) -> None:

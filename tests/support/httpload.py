@@ -215,3 +215,64 @@ async def slow_body(url: str, path: str, stop: asyncio.Event, every: float = 1.0
     writer.write(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-ndjson\r\n"
                  f"{extra}Content-Length: 1000000\r\n\r\n".encode())
     return await _trickle(reader, writer, lambda n: b" " * 10, stop, every)
+
+
+@dataclass
+class Answer:
+    """What one request of a burst got: its status (0: no answer), headers and body."""
+
+    status: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    error: str | None = None
+
+
+async def _one(host: str, port: int, head: bytes, body: bytes, go: asyncio.Event,
+               connected: list[int], answer: Answer, timeout: float) -> None:
+    writer: asyncio.StreamWriter | None = None
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        connected[0] += 1
+        await go.wait()
+        writer.write(head + body)
+        await writer.drain()
+        raw = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        lines = raw.decode("latin-1").split("\r\n")
+        answer.status = int(lines[0].split(" ", 2)[1])
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            if k:
+                answer.headers[k.strip().lower()] = v.strip()
+        length = int(answer.headers.get("content-length", "0"))
+        answer.body = await asyncio.wait_for(reader.readexactly(length), timeout)
+    except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
+        answer.error = repr(exc)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+async def burst(url: str, requests: list[tuple[str, str, dict[str, str], bytes]],
+                timeout: float = 60.0) -> list[Answer]:
+    """Open one connection per (method, path, headers, body), then send them all at once.
+
+    Every connection is open before the first request is written, so the server holds them
+    all simultaneously.
+    """
+    host, port = host_port(url)
+    go = asyncio.Event()
+    connected = [0]
+    answers = [Answer() for _ in requests]
+    tasks = []
+    for (method, path, headers, body), answer in zip(requests, answers):
+        head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        head += f"Content-Length: {len(body)}\r\n\r\n"
+        tasks.append(asyncio.ensure_future(
+            _one(host, port, head.encode(), body, go, connected, answer, timeout)))
+    deadline = time.monotonic() + timeout
+    while connected[0] + sum(t.done() for t in tasks) < len(tasks) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    go.set()
+    await asyncio.gather(*tasks)
+    return answers

@@ -19,7 +19,7 @@ from shared.state import CityState, apply_event
 from shared.store.cities import CityWork
 from shared.store.events_log import AppendResult
 from shared.store.feeds import Feed
-from tests.support.events import city, indicator
+from tests.support.events import city, event, indicator
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 ADMIN = Feed("admin", None, 0.0)
@@ -40,6 +40,7 @@ class FakeLog:
     client: Any = None
     held: set[str] = field(default_factory=set)
     max_held: int = 1_000
+    max_projects: int = 2_000
 
     def append(self, feed: str, admin: bool, events: list[tuple[Event, str]],
                restore: bool = False, dry_run: bool = False, holds: Any = None
@@ -198,10 +199,21 @@ def test_a_broker_failure_after_the_append_still_answers_202(ports: Ports) -> No
     assert result.http_status == 202 and result.publish_failed
 
 
-def test_nothing_valid_is_throttled_or_stored(ports: Ports) -> None:
-    ports.quota.wait = 5.0  # type: ignore[union-attr]
-    result = accept([{"event_id": "x"}], SEOUL, ports, NOW)
+def test_every_item_is_paid_for_before_it_is_validated(ports: Ports) -> None:
+    # Invalid items cost what valid ones cost: validating them is the expensive part.
+    result = accept([{"event_id": "x"}, {"type": "nope"}], SEOUL, ports, NOW)
     assert result.http_status == 422 and ports.log.appended == []  # type: ignore[attr-defined]
+    assert ports.quota.taken == [("seoul-feed", 2)]  # type: ignore[union-attr]
+    ports.quota.wait = 5.0  # type: ignore[union-attr]
+    with pytest.raises(Throttled):  # over budget: refused before any item is looked at
+        accept([{"event_id": "x"}], SEOUL, ports, NOW)
+
+
+def test_items_the_caller_already_charged_are_not_charged_again(ports: Ports) -> None:
+    batch = [indicator("seoul", CODE, k) for k in range(3)]
+    accept(batch, SEOUL, ports, NOW, paid=3)
+    accept(batch, SEOUL, ports, NOW, paid=1)
+    assert ports.quota.taken == [("seoul-feed", 2)]  # type: ignore[union-attr]
 
 
 def test_a_dry_run_answers_200_stores_nothing_and_queues_nothing(ports: Ports) -> None:
@@ -243,10 +255,15 @@ class FakeCities:
     """Cities' stored states (no queued events)."""
 
     states: dict[str, CityState]
+    reads: int = 0
 
     def read_many(self, cities: Any, max_items: int) -> list[CityWork]:
+        self.reads += 1
         return [CityWork(c, "1", compact(self.states[c].to_dict()) if c in self.states else None,
                          None, [], "", "") for c in cities]
+
+    def state_sizes(self, cities: Any) -> list[int]:
+        return [len(self.states[c].projects) if c in self.states else 0 for c in cities]
 
 
 @dataclass
@@ -300,3 +317,44 @@ def test_a_scoped_feeds_implausible_jump_is_held_an_admins_is_not(ports: Ports) 
     with pytest.raises(Throttled, match="being reviewed"):
         accept([indicator("seoul", CODE, 20_001)], SEOUL, ports, NOW)
     assert accept([indicator("seoul", CODE, 3)], ADMIN, ports, NOW).counts["accepted"] == 1
+
+
+def _project(city_id: str, n: int) -> dict[str, Any]:
+    return event("project.upserted", city_id, {
+        "project_id": f"p-{n}", "name": "Pilot", "organization": "City", "sector": "health",
+        "owner": "public", "stage": "deployed", "started_at": "2024-01-01",
+        "deployed_at": "2024-06-01"})
+
+
+@dataclass
+class PricedQuota(FakeQuota):
+    """A quota with `left` units: a take that does not fit waits a second."""
+
+    left: float = 0.0
+
+    def take(self, feed: str, events: int, now_ms: int) -> float:
+        self.taken.append((feed, events))
+        if events > self.left:
+            return 1.0
+        self.left -= events
+        return 0.0
+
+
+def test_dry_runs_and_judged_batches_pay_for_their_cities_state_before_reading_it(
+        ports: Ports) -> None:
+    big = _state("seoul", city("seoul"), *(_project("seoul", n) for n in range(400)))
+    ports.cities = cities = FakeCities({"seoul": big})
+    ports.review = FakeWindows()
+    ports.quota = quota = PricedQuota(left=1_000)
+    e = indicator("seoul", CODE, 5)
+    assert accept([e], SEOUL, ports, NOW, dry_run=True).http_status == 200
+    assert quota.taken == [("seoul-feed", 1), ("seoul-feed", 200)]  # 400 records x 0.5
+    assert accept([indicator("seoul", CODE, 6)], SEOUL, ports, NOW).http_status == 202
+    assert quota.taken[2:] == [("seoul-feed", 1), ("seoul-feed", 200)]  # the gate reads it
+    reads = cities.reads
+    quota.left = 100  # enough for the items, not for the state: refused before reading it
+    with pytest.raises(Throttled, match="400 records"):
+        accept([indicator("seoul", CODE, 7)], SEOUL, ports, NOW, dry_run=True)
+    assert cities.reads == reads
+    assert accept([city("seoul")], SEOUL, ports, NOW).http_status == 202  # nothing judged
+    assert accept([indicator("seoul", CODE, 8)], ADMIN, ports, NOW).http_status == 202

@@ -362,3 +362,32 @@ def test_without_orjson_s_depth_limit_the_fast_path_walks_instead(
     got = parse_body(build([fine, nested(MAX_DEPTH + 1), nested(MAX_DEPTH)]), mimetype, 10)
     assert got[0] == json.loads(fine) and got[1] == BadItem({"_json": [DEEP]})
     assert isinstance(got[2], dict)
+
+
+class _Spent(Exception):
+    """What a feed's spent quota raises from pay()."""
+
+
+@pytest.mark.parametrize(("body", "mimetype", "count"), [
+    (dumps(event()), JSON, 1),
+    (b"[" + b",".join(dumps(event()) for _ in range(3)) + b"]", JSON, 3),
+    (b"[" + dumps(event()) + b", {bad json}, 7]", JSON, 3),  # the slow path: after its scan
+    (b"\n".join(dumps(event()) for _ in range(4)), NDJSON, 4),
+    (dumps(event()) + b"\n{bad json\n" + dumps(event()), NDJSON, 3),
+])
+def test_items_are_paid_for_before_any_is_parsed_alone(body: bytes, mimetype: str,
+                                                         count: int,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    paid: list[int] = []
+    assert len(parse_body(body, mimetype, 100, paid.append)) == count
+    assert max(paid) == count
+    calls: list[str] = []
+    original = parsing._item
+    monkeypatch.setattr(parsing, "_item", lambda *a: calls.append("item") or original(*a))
+
+    def spent(items: int) -> None:
+        raise _Spent(items)
+
+    with pytest.raises(_Spent):  # a feed that cannot pay: no item is looked at one by one
+        parse_body(body, mimetype, 100, spent)
+    assert calls == []
