@@ -76,7 +76,7 @@ def compare() -> Any:
     return _compare(ids)
 
 
-@cacheable("page-compare")
+@cacheable("page-compare", moments=("as_of",))  # its city documents honour as_of=
 def _compare(ids: list[str]) -> Any:
     page, status = pages.compare_page(ids)
     return render_template("compare.html", **page), status
