@@ -31,12 +31,11 @@ def arg(name: str) -> str | None:
     return request.args.get(name) or None
 
 
-def ranking_query(weights: str | None = None, aggregation: str | None = None) -> RankingQuery:
-    """Parse the ranking parameters of the query string (weights and aggregation may come
-    from elsewhere, e.g. /explore's one field per pillar)."""
+def ranking_query() -> RankingQuery:
+    """Parse the ranking parameters of the query string (shared/handlers/params.py)."""
     c = ctx()
     codes = [p.code for p in c.methodology.pillars]
-    weights = weights if weights is not None else arg("weights")
+    weights = arg("weights")
     return RankingQuery(
         since=c.since(),
         pillar=params.choice("pillar", arg("pillar"), codes),
@@ -45,8 +44,7 @@ def ranking_query(weights: str | None = None, aggregation: str | None = None) ->
         offset=params.whole_number("offset", arg("offset"), 0, 0, 10_000_000),
         fresh=params.flag("fresh", arg("fresh")),
         weights=None if weights is None else params.weights(weights, codes),
-        aggregation=params.choice("aggregation", aggregation or arg("aggregation"),
-                                  AGGREGATIONS),
+        aggregation=params.choice("aggregation", arg("aggregation"), AGGREGATIONS),
         as_of=c.moment("as_of"))
 
 
