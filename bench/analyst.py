@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from shared.handlers import params
 from shared.handlers.queries import RankingQuery, rankings_document
 from shared.jsonfast import compact
 from shared.methodology import Methodology, load_methodology
@@ -85,7 +86,9 @@ def analyst_phase(sizes: tuple[int, ...] = (100, 10_000), requests: int = 200) -
                                for j, c in enumerate(codes))
             agg = ("arithmetic", "geometric")[i % 2]
             t0 = time.perf_counter()
-            compact(rankings_document(view, RankingQuery(weights=weights, aggregation=agg)))
+            query = RankingQuery(since=params.since_point(None, 0),
+                                 weights=params.weights(weights, codes), aggregation=agg)
+            compact(rankings_document(view, query))
             times.append(time.perf_counter() - t0)
         ids = [r["city_id"] for r in view.rows]
         import numpy as np

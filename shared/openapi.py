@@ -154,7 +154,8 @@ class ErrorSchema(_Response):
     retry_after = fields.Integer(metadata={"description": "seconds; with 429 and 503"})
     limit = fields.Integer(metadata={"description": "the batch limit; with 413"})
     cause = fields.String(metadata={"description": "machine-readable cause; with 503"})
-    field = fields.String(metadata={"description": "the query parameter at fault; with 400"})
+    field = fields.String(metadata={"description": "the query parameter at fault; with 400, and "
+                                                   "with a 404 for a moment not kept"})
 
 
 def ecma_pattern(pattern: str) -> str:

@@ -10,6 +10,7 @@ from services.web import metrics as m
 from services.web.collector import PipelineCollector
 from services.web.context import WebContext
 from services.web.openapi import build_openapi
+from shared.handlers.errors import BadQuery, NotKept
 from shared.logs import configure_logging
 from shared.ops import (
     FastJSONProvider,
@@ -47,12 +48,26 @@ def create_app(settings: Settings | None = None) -> Flask:
     def openapi_json() -> Response:
         return jsonify(openapi)
 
+    def error(code: int, title: str, message: str, field: str | None = None
+              ) -> tuple[Response | str, int]:
+        if request.path.startswith("/api/") or request.path.startswith("/openapi"):
+            extra = {} if field is None else {"field": field}
+            return jsonify(error=message, status=code, **extra), code
+        # Pages: the site's own error page (landmarks, skip link, styles), not werkzeug's.
+        return render_template("error.html", title=title, message=message), code
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[Response | str, int]:
-        code = exc.code or 500
-        if request.path.startswith("/api/") or request.path.startswith("/openapi"):
-            return jsonify(error=exc.description or exc.name, status=code), code
-        # Pages: the site's own error page (landmarks, skip link, styles), not werkzeug's.
-        return render_template("error.html", title=exc.name, message=exc.description), code
+        return error(exc.code or 500, exc.name, exc.description or exc.name)
+
+    # Every view parses its query with shared/handlers/params.py; a refusal is answered here
+    # once, for the JSON API, the CSV downloads and the pages alike.
+    @app.errorhandler(BadQuery)
+    def _bad_query(exc: BadQuery) -> tuple[Response | str, int]:
+        return error(400, "Bad request", str(exc), exc.parameter)
+
+    @app.errorhandler(NotKept)
+    def _not_kept(exc: NotKept) -> tuple[Response | str, int]:
+        return error(404, "Not kept", str(exc), exc.parameter)
 
     return app

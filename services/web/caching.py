@@ -6,6 +6,11 @@ changes a score bumps it) or the index date does, so a tag made of those, the me
 version and the code's build id is a strong validator: equal tags mean equal bytes. A CDN
 in front may serve a copy for `max-age` seconds and revalidate in the background for
 `stale-while-revalidate` more; the live page learns of changes from the stream anyway.
+
+A read that takes moments (as_of=, since=, until=) also depends on where they resolve, and a
+span counts back from now: since=20s asked 30 s later over a quiet index is another moment
+and another answer. So the instant each moment resolves to (spans: to the second; in a
+thinned tier: the end of its bucket) is part of the tag and of the body cache's key.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -43,8 +48,21 @@ def build_id() -> str:
     return h.hexdigest()[:10]
 
 
-def etag_for(kind: str, source: str) -> str:
-    """Return the entity tag (unquoted) of a `kind` of response derived from `source`."""
+def moments_key(names: Sequence[str]) -> str:
+    """Return the request's moments among `names` as the instants they resolve to (a bad
+    moment raises the same BadQuery the view would)."""
+    c = current_app.extensions["aicity"]
+    parts = []
+    for name in names:
+        point = c.since() if name == "since" else c.moment(name)
+        if point is not None:
+            parts.append(f"{name}={point.kind[0]}{c.timeline.instant(point)}")
+    return "&".join(parts)
+
+
+def etag_for(kind: str, source: str, moments: Sequence[str] = ()) -> str:
+    """Return the entity tag (unquoted) of a `kind` of response derived from `source` (and,
+    for reads that take them, the request's resolved moments)."""
     c = current_app.extensions["aicity"]
     if source == "methodology":
         basis = f"{c.build}|{c.methodology.version}"
@@ -52,18 +70,22 @@ def etag_for(kind: str, source: str) -> str:
     meta = c.stamp()
     # the UTC day: the default since= (the start of the day) moves at midnight
     basis = (f"{c.build}|{c.methodology.version}|{meta.index_date}|{meta.bands_version}|"
-             f"{time.time() // 86_400:.0f}")
+             f"{time.time() // 86_400:.0f}|{moments_key(moments)}")
     return f"{kind}-{meta.ranking_version}-{hashlib.sha256(basis.encode()).hexdigest()[:12]}"
 
 
-def cacheable(kind: str, source: str = "ranking") -> Callable[[F], F]:
-    """Give a view's 200 answers an ETag and Cache-Control; answer If-None-Match with 304."""
+def cacheable(kind: str, source: str = "ranking", moments: Sequence[str] = ()
+              ) -> Callable[[F], F]:
+    """Give a view's 200 answers an ETag and Cache-Control; answer If-None-Match with 304.
+
+    `moments` names the moment parameters the view reads (as_of, since, until).
+    """
     policy = STABLE if source == "methodology" else LIVE
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            tag = etag_for(kind, source)
+            tag = etag_for(kind, source, moments)
             if request.if_none_match and request.if_none_match.contains_weak(tag):
                 resp = Response(status=304)
             else:

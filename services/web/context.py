@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from flask import g
+from flask import g, has_request_context, request
 
 from services.web.caching import build_id
 from services.web.fanout import Fanout
 from shared import readmodel
 from shared.bootstrap import history_store
+from shared.handlers import params
+from shared.handlers.params import Point
 from shared.handlers.timeline import Timeline
 from shared.methodology import Methodology, load_methodology
 from shared.ops import redis_readiness
@@ -45,7 +47,7 @@ class WebContext:
         self.methodology = load_methodology(self.settings.methodology)
         self.reader = RankingReader(self.client)
         self.timeline = Timeline(history_store(self.client, self.settings), self.methodology,
-                                 lambda: dict(self.reader.scores()))
+                                 lambda: dict(self.reader.scores()), clock=self.now_ms)
         self.memory = MemoryProbe(self.client)
         self.fanout = Fanout(lambda: RankingReader(redis_client(self.settings)), self.reader,
                              self.settings.sse_max_viewers)
@@ -57,6 +59,33 @@ class WebContext:
         if meta is None:
             meta = g.aicity_meta = self.reader.meta()
         return meta
+
+    def now_ms(self) -> int:
+        """Return the Redis clock (the one versions are stamped with), read once per request:
+        every moment of a request, its cache key and its ETag count from this reading."""
+        if not has_request_context():
+            return self.timeline.history.now_ms()
+        now: int | None = g.get("aicity_now")
+        if now is None:
+            now = g.aicity_now = self.timeline.history.now_ms()
+        return now
+
+    def moment(self, name: str) -> Point | None:
+        """Return the request's as_of= or until= (None if not given), parsed once."""
+        moments: dict[str, Point | None] = g.setdefault("aicity_moments", {})
+        if name not in moments:
+            text = request.args.get(name) or None
+            moments[name] = None if text is None else params.moment(
+                name, text, self.now_ms(), spans=name != "as_of")
+        return moments[name]
+
+    def since(self) -> Point:
+        """Return the request's since= (default: the start of the UTC day), parsed once."""
+        point: Point | None = g.get("aicity_since")
+        if point is None:
+            point = g.aicity_since = params.since_point(request.args.get("since") or None,
+                                                        self.now_ms())
+        return point
 
     def ranked(self, pillar: str | None) -> tuple[int, list[dict[str, Any]]]:
         """Return the ranked rows in the read model, cached per ranking version."""

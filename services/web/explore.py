@@ -11,7 +11,9 @@ from typing import Any
 
 from services.web.api import ctx
 from services.web.pages import pillar_list
+from shared.handlers import params
 from shared.handlers.queries import RankingQuery, rankings_document
+from shared.scoring.whatif import AGGREGATIONS
 
 MOVERS = 5  # cities listed as the biggest risers and fallers
 
@@ -48,18 +50,15 @@ def explore_page(args: dict[str, str]) -> dict[str, Any]:
     pillars = pillar_list(m)
     codes = [p["code"] for p in pillars]
     raw = weights_arg(args, codes)
-    aggregation = args.get("aggregation") or m.aggregation
-    doc = rankings_document(c, RankingQuery(weights=raw or ",".join(
-        f"{p.code}:{_fmt(p.weight * 100)}" for p in m.pillars), aggregation=aggregation))
+    given = params.weights(raw or ",".join(f"{p.code}:{_fmt(p.weight * 100)}"
+                                           for p in m.pillars), codes)
+    aggregation = (params.choice("aggregation", args.get("aggregation"), AGGREGATIONS)
+                   or m.aggregation)
+    doc = rankings_document(c, RankingQuery(since=c.since(), weights=given,
+                                            aggregation=aggregation))
     # The sliders show the numbers as given (0-100); the shares are the renormalised ones.
-    given: dict[str, float] = {}
-    if raw:
-        for part in raw.split(","):
-            code, _, number = part.partition(":")
-            if code.strip():
-                given[code.strip()] = float(number)
     for p in pillars:
-        p["value"] = given.get(p["code"], 0.0) if raw else round(p["weight"] * 100, 6)
+        p["value"] = given[p["code"]] if raw else round(p["weight"] * 100, 6)
         p["share"] = doc["weights"][p["code"]]
         p["official"] = p["weight"]
     items = doc["items"]

@@ -19,6 +19,7 @@ from itertools import islice
 
 import redis
 
+from shared.handlers.params import stream_id
 from shared.jsonfast import compact
 from shared.store.ranking import IndexMeta, RankingReader
 
@@ -37,11 +38,7 @@ class StoreUnavailable(Exception):
 
 def sid_key(sid: str) -> tuple[int, int] | None:
     """Return a stream id ('<ms>-<seq>') as a sortable pair, or None if it is not one."""
-    ms, _, seq = sid.partition("-")
-    try:
-        return int(ms), int(seq or 0)
-    except ValueError:
-        return None
+    return stream_id(sid)
 
 
 def sse(event: str, data: object, event_id: str | None = None) -> bytes:

@@ -11,6 +11,7 @@ from typing import Any
 
 from services.web.api import ctx, rankings_payload
 from services.web.pages import SORT_OVERALL, pillar_list
+from shared.handlers import params
 
 WIDTH = 1000.0  # SVG units for 360 degrees of longitude
 NORTH, SOUTH = 85.0, -60.0  # latitudes shown: Antarctica holds no city
@@ -43,8 +44,8 @@ def map_page(colour: str | None) -> dict[str, Any]:
     """Build the map page: markers, legend and list for the chosen colour (overall or a pillar)."""
     m = ctx().methodology
     pillars = pillar_list(m)
-    if colour not in [p["code"] for p in pillars]:
-        colour = SORT_OVERALL
+    colour = params.choice("colour", colour, [SORT_OVERALL, *(p["code"] for p in pillars)]
+                           ) or SORT_OVERALL
     doc = rankings_payload()
     markers = []
     for item in doc["items"]:

@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from shared.events import EventCodec
+from shared.handlers import params
 from shared.methodology import Methodology
 from shared.openapi import add_ingest, json_body, new_spec
 from shared.readmodel import RankingRowSchema
@@ -127,34 +128,52 @@ def build_openapi(methodology: Methodology) -> dict[str, Any]:
                     "(default port 8001, paths /v1/...).", servers=[WEB_SERVER])
     add_ingest(spec, EventCodec(methodology), servers=[INGEST_SERVER])
     spec.components.schema("Ranking", schema=RankingSchema)
-    query = [{"in": "query", "name": n, "schema": {"type": t}, "required": False}
-             for n, t in (("pillar", "string"), ("region", "string"), ("limit", "integer"),
-                          ("offset", "integer"))]
+    codes = [p.code for p in methodology.pillars]
+    query: list[dict[str, Any]] = [
+        {"in": "query", "name": "pillar", "required": False,
+         "schema": {"type": "string", "enum": codes},
+         "description": "rank by this pillar's score instead of the overall score"},
+        {"in": "query", "name": "region", "required": False, "schema": {"type": "string"}},
+        {"in": "query", "name": "limit", "required": False,
+         "schema": {"type": "integer", "minimum": 1, "maximum": 100_000}},
+        {"in": "query", "name": "offset", "required": False,
+         "schema": {"type": "integer", "minimum": 0, "maximum": 10_000_000}}]
     query.append({"in": "query", "name": "fresh", "required": False,
                   "schema": {"type": "boolean"},
                   "description": "true (or 1): leave out stale cities, whose newest data is "
                                  "more than the methodology's stale_after_days before the "
                                  "index date; false (or 0, the default): keep them"})
     query.append({"in": "query", "name": "weights", "required": False,
-                  "schema": {"type": "string"}, "example": "infrastructure:20,research:15,"
-                  "talent:15,adoption:35,governance:15",
-                  "description": "what-if: pillar:number pairs (any non-negative numbers, "
-                                 "renormalised; a pillar not named weighs 0); items are "
-                                 "re-ranked from the stored pillar scores and carry "
-                                 "official_rank and official_score. Nothing is written."})
+                  "schema": {"type": "string", "pattern": params.weights_pattern(codes)},
+                  "example": "infrastructure:20,research:15,talent:15,adoption:35,governance:15",
+                  "description": "what-if: pillar:number pairs (plain decimals from 0 to "
+                                 f"{params.MAX_WEIGHT:g}, renormalised; a pillar not named "
+                                 "weighs 0); items are re-ranked from the stored pillar "
+                                 "scores and carry official_rank and official_score. Nothing "
+                                 "is written."})
     query.append({"in": "query", "name": "aggregation", "required": False,
                   "schema": {"type": "string", "enum": ["arithmetic", "geometric"]},
                   "description": "what-if: how pillars combine (default: the methodology's)"})
-    as_of = {"in": "query", "name": "as_of", "required": False, "schema": {"type": "string"},
+    moment_rules = ("ASCII digits only; a ranking version has at most "
+                    f"{params.MAX_VERSION_DIGITS} digits (-0 is 0); an RFC 3339 time needs a "
+                    "colon in its offset (+09:00), seconds may be left out; a moment in the "
+                    "future or before 1970 is a 400 naming the parameter")
+    as_of = {"in": "query", "name": "as_of", "required": False,
+             "schema": {"type": "string", "maxLength": params.MOMENT_MAX_CHARS,
+                        "pattern": params.moment_pattern(spans=False)},
              "example": "2026-11-20T12:00:00Z",
-             "description": "a past moment: RFC 3339 time (no offset: UTC; a bare date: the "
-                            "end of that UTC day) or a ranking version. The answer is what was "
-                            "served then, to full precision; 404 before the oldest kept point"}
-    since = {"in": "query", "name": "since", "required": False, "schema": {"type": "string"},
+             "description": "a past moment: RFC 3339 time (no offset: UTC), a date (the end of "
+                            "that UTC day; today: now) or a ranking version. The answer is what "
+                            "was served then, to full precision; 404 before the oldest kept "
+                            f"point. {moment_rules}"}
+    span_schema = {"type": "string", "maxLength": params.MOMENT_MAX_CHARS,
+                   "pattern": params.moment_pattern(spans=True)}
+    since = {"in": "query", "name": "since", "required": False, "schema": span_schema,
              "example": "7d",
-             "description": "rows' change is measured from this moment: RFC 3339 time, ranking "
-                            "version or a span back from now (90m, 24h, 7d, 30d); default: the "
-                            "start of the current UTC day"}
+             "description": "rows' change is measured from this moment: RFC 3339 time, date, "
+                            "ranking version or a span back from now, to the second (20s, 15m, "
+                            "24h, 7d: a whole number of s, m, h or d); default: the start of the "
+                            f"current UTC day. {moment_rules}"}
     query += [as_of, since]
     not_kept = json_body("Error", "as_of before the oldest kept point of history")
     spec.components.schema("Explain", schema=ExplainSchema)
@@ -169,18 +188,18 @@ def build_openapi(methodology: Methodology) -> dict[str, Any]:
                       "400": json_body("Error", "bad query parameter"), "404": not_kept}}})
     city_param = [{"in": "path", "name": "city_id", "required": True,
                    "schema": {"type": "string"}}]
-    for path, summary, params in (
+    for path, summary, extra in (
             ("/api/v1/cities/{city_id}", "A city: pillars, indicators, projects (as_of: as "
              "it was then)", [as_of]),
             ("/api/v1/cities/{city_id}/history", "Score, rank, pillars and the changes behind "
              "them over the kept history", [])):
         spec.path(path, operations={"get": {
-            "summary": summary, "parameters": city_param + params,
+            "summary": summary, "parameters": city_param + extra,
             "responses": {"200": {"description": "ok", "content": {"application/json": {}}},
                           "400": json_body("Error", "bad query parameter"),
                           "404": json_body("Error", "unknown city, or as_of before the "
                                                     "oldest kept point")}}})
-    until = {"in": "query", "name": "until", "required": False, "schema": {"type": "string"},
+    until = {"in": "query", "name": "until", "required": False, "schema": span_schema,
              "description": "the end moment (same forms as since; default: now)"}
     spec.path("/api/v1/cities/{city_id}/explain", operations={"get": {
         "summary": "Why a city's score and rank moved between since and until: pillar and "
@@ -189,14 +208,26 @@ def build_openapi(methodology: Methodology) -> dict[str, Any]:
         "parameters": [*city_param, since, until],
         "responses": {"200": json_body("Explain", "explanation"), "304": NOT_MODIFIED,
                       "400": json_body("Error", "bad query parameter"),
-                      "404": json_body("Error", "unknown city")}}})
+                      "404": json_body("Error", "unknown city, a since given as a version "
+                                                "before the oldest kept point, or an until "
+                                                "before the oldest kept point or before the "
+                                                "city's history starts (the message says "
+                                                "where)")}}})
     spec.path("/api/v1/methodology", operations={"get": {
         "summary": "The methodology in force",
         "responses": {"200": {"description": "ok", "content": {"application/json": {}}}}}})
+    stream_query = [
+        {"in": "query", "name": "last_event_id", "required": False,
+         "schema": {"type": "string", "pattern": "^[0-9]{1,15}(?:-[0-9]{1,15})?$"},
+         "description": "resume after this stream id (as the Last-Event-ID header)"},
+        {"in": "query", "name": "once", "required": False, "schema": {"type": "boolean"},
+         "description": "true (or 1): close after the first changes (for scripts)"}]
     spec.path("/api/v1/stream", operations={"get": {
         "summary": "Server-Sent Events of ranking changes (resumable with Last-Event-ID)",
+        "parameters": stream_query,
         "responses": {"200": {"description": "event stream",
                               "content": {"text/event-stream": {}}},
+                      "400": json_body("Error", "bad query parameter"),
                       "503": json_body("Error", "this process holds its maximum of live "
                                                 "viewers (Retry-After)")}}})
     return spec.to_dict()

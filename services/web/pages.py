@@ -18,7 +18,8 @@ from services.web.api import city_payload, ctx, rankings_payload
 from services.web.csvsafe import Cell, csv_text
 from services.web.formatting import fmt_signed, top_change
 from services.web.whatchanged import explain_view, name_of
-from shared.handlers.timeline import Point
+from shared.handlers import params
+from shared.handlers.params import Point
 from shared.methodology import Methodology, Pillar
 from shared.scoring.ranking import rank_scores
 from shared.store.history import Moment
@@ -90,10 +91,8 @@ def ranking_page(args: dict[str, str]) -> dict[str, Any]:
     c = ctx()
     pillars = pillar_list(c.methodology)
     codes = [p["code"] for p in pillars]
-    sort = args.get("sort") or SORT_OVERALL
-    if sort not in codes:
-        sort = SORT_OVERALL
-    direction = "asc" if args.get("dir") == "asc" else "desc"
+    sort = params.choice("sort", args.get("sort"), [SORT_OVERALL, *codes]) or SORT_OVERALL
+    direction = params.choice("dir", args.get("dir"), ("asc", "desc")) or "desc"
     query = (args.get("q") or "").strip()
     doc = rankings_payload()  # honours region=, as_of=, since=
     past = doc.get("point_in_time")

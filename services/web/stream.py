@@ -17,6 +17,7 @@ from flask import Blueprint, Response, jsonify, request
 from services.web import metrics as m
 from services.web.api import ctx
 from services.web.fanout import StoreUnavailable, Viewer, ViewerCapReached, sse
+from shared.handlers import params
 
 bp = Blueprint("stream", __name__)
 KEEPALIVE_SECONDS = 5.0
@@ -27,6 +28,7 @@ UNACKED_MS = 15_000  # TCP_USER_TIMEOUT: sent data unacknowledged this long drop
 def stream() -> Response | tuple[Response, int]:
     """Stream ranking changes; a snapshot first (or the changes after Last-Event-ID)."""
     c = ctx()
+    once = params.flag("once", request.args.get("once"))  # close after the first changes
     try:
         viewer = c.fanout.join()
     except ViewerCapReached:
@@ -46,7 +48,6 @@ def stream() -> Response | tuple[Response, int]:
             m.SSE_CLIENTS.dec()
 
     resume = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
-    once = request.args.get("once") == "1"  # close after the first changes (for scripts)
     _drop_silent_peers(request.environ.get("gunicorn.socket"))
     resp = Response(_events(viewer, resume, once, release), mimetype="text/event-stream")
     resp.call_on_close(release)  # also when the body was never started

@@ -8,11 +8,10 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from services.web import formatting, pages
-from services.web.api import city_payload, ctx
+from services.web.api import RANKING_MOMENTS, city_payload, ctx
 from services.web.caching import cacheable
 from services.web.explore import explore_page
 from services.web.mapview import map_page
-from shared.handlers.queries import BadQuery, NotKept
 
 # Templates and static files live in the app's own folders (services/web/templates, static).
 bp = Blueprint("views", __name__)
@@ -32,36 +31,29 @@ def _headers(resp: Response) -> Response:
     return resp
 
 
+# A bad query parameter (BadQuery: 400) or a moment not kept (NotKept: 404) is answered by
+# the app's one handler (services/web/app.py) with the site's error page.
+
+
 @bp.get("/")
-@cacheable("page-ranking")
-def ranking() -> tuple[str, int] | str:
+@cacheable("page-ranking", moments=RANKING_MOMENTS)
+def ranking() -> str:
     """Render the live ranking (sort=, dir=, region=, q=, since=), or a past one (as_of=)."""
-    try:
-        page = pages.ranking_page(request.args.to_dict())
-    except BadQuery as exc:
-        return render_template("error.html", title="Bad request", message=str(exc)), 400
-    except NotKept as exc:
-        return not_kept(str(exc))
-    return render_template("ranking.html", **page)
+    return render_template("ranking.html", **pages.ranking_page(request.args.to_dict()))
 
 
 @bp.get("/cities/<city_id>")
-@cacheable("page-city")
+@cacheable("page-city", moments=("as_of", "since"))
 def city(city_id: str) -> tuple[str, int] | str:
     """Render a city's profile, now or at as_of=, with what changed since since=."""
-    try:
-        page = pages.city_page(city_id, request.args.to_dict())
-    except BadQuery as exc:
-        return render_template("error.html", title="Bad request", message=str(exc)), 400
-    except NotKept as exc:
-        return not_kept(str(exc))
+    page = pages.city_page(city_id, request.args.to_dict())
     if page is None:
         return not_found(f"No city with id “{city_id}” is in the index.")
     return render_template("city.html", **page)
 
 
 @bp.get("/cities/<city_id>.csv")
-@cacheable("city-csv")
+@cacheable("city-csv", moments=("as_of",))
 def city_csv(city_id: str) -> Response | tuple[str, int]:
     """Return a city's scores and indicators as CSV."""
     doc = city_payload(city_id)
@@ -84,14 +76,14 @@ def compare() -> Any:
     return _compare(ids)
 
 
-@cacheable("page-compare")
+@cacheable("page-compare", moments=("as_of",))  # its city documents honour as_of=
 def _compare(ids: list[str]) -> Any:
     page, status = pages.compare_page(ids)
     return render_template("compare.html", **page), status
 
 
 @bp.get("/map")
-@cacheable("page-map")
+@cacheable("page-map", moments=RANKING_MOMENTS)
 def world_map() -> str:
     """Render the world map of the ranking (colour=overall or a pillar code)."""
     return render_template("map.html", **map_page(request.args.get("colour")))
@@ -99,13 +91,9 @@ def world_map() -> str:
 
 @bp.get("/explore")
 @cacheable("page-explore")
-def explore() -> tuple[str, int] | str:
+def explore() -> str:
     """Render the ranking under the reader's weights (weights=, aggregation=)."""
-    try:
-        page = explore_page(request.args.to_dict())
-    except BadQuery as exc:
-        return render_template("error.html", title="Bad request", message=str(exc)), 400
-    return render_template("explore.html", **page)
+    return render_template("explore.html", **explore_page(request.args.to_dict()))
 
 
 @bp.get("/methodology")
@@ -118,11 +106,6 @@ def methodology() -> str:
 def not_found(message: str) -> tuple[str, int]:
     """Render the HTML not-found page."""
     return render_template("error.html", title="Not found", message=message), 404
-
-
-def not_kept(message: str) -> tuple[str, int]:
-    """Render the page for a moment before the oldest kept point of history."""
-    return render_template("error.html", title="Not kept", message=message), 404
 
 
 @bp.app_template_filter("score")

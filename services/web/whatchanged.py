@@ -11,7 +11,8 @@ from flask import url_for
 
 from services.web.api import ctx
 from services.web.formatting import fmt_day, fmt_moment, fmt_ordinal, fmt_qty, fmt_signed
-from shared.handlers.timeline import Point, explain_document, since_point
+from shared.handlers.params import Point, since_point
+from shared.handlers.timeline import explain_document
 from shared.methodology import Methodology
 
 PASSERS_NAMED = 3  # cities named in "X passed it"; the rest are counted

@@ -2,8 +2,17 @@
 
 
 class BadQuery(ValueError):
-    """A query parameter that breaks a rule (400); the message names it."""
+    """A query parameter that breaks a rule (400); the message is 'parameter: rule'."""
+
+    def __init__(self, parameter: str, rule: str) -> None:
+        super().__init__(f"{parameter}: {rule}")
+        self.parameter = parameter
+        self.rule = rule
 
 
 class NotKept(LookupError):
     """A moment before the oldest kept point of history (404); the message says so."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter

@@ -7,32 +7,24 @@ every rank comes from shared.scoring.ranking.rank_scores.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from shared import readmodel
 from shared.handlers.errors import BadQuery, NotKept
+from shared.handlers.params import Point
 from shared.handlers.timeline import (
     PastPage,
-    Point,
     Timeline,
     city_history_at,
     indicators_at,
+    iso,
     moment_block,
-    parse_point,
     since_changes,
-    since_point,
     snapshot_unranked,
 )
 from shared.methodology import Methodology
 from shared.scoring.ranking import rank_scores
-from shared.scoring.whatif import (
-    WeightsError,
-    WhatIf,
-    parse_aggregation,
-    parse_weights,
-    whatif_rank,
-)
+from shared.scoring.whatif import WhatIf, whatif_rank
 from shared.store.history import Moment
 from shared.store.ranking import IndexMeta, RankingReader
 
@@ -54,29 +46,23 @@ class RankingView(Protocol):
 
 @dataclass(frozen=True)
 class RankingQuery:
-    pillar: str | None = None
+    """A rankings query, parsed (shared/handlers/params.py): names checked, numbers and
+    moments read."""
+
+    since: Point  # rows carry their change since (the default: the start of the UTC day)
+    pillar: str | None = None  # a pillar code
     region: str | None = None
     limit: int | None = None
     offset: int = 0
     fresh: bool = False  # True: leave out stale cities (data older than stale_after_days)
-    weights: str | None = None  # what-if: 'pillar:number,...' (renormalised)
+    weights: dict[str, float] | None = None  # what-if: as given, per pillar
     aggregation: str | None = None  # what-if: arithmetic or geometric
-    as_of: str | None = None  # a past moment: RFC 3339 time or ranking version
-    since: str | None = None  # rows carry their change since: time, version or span (7d)
+    as_of: Point | None = None  # a past moment
 
 
 def iso_ms(ms: int | None) -> str | None:
-    """Return a Unix time in milliseconds as RFC 3339 UTC (None for none)."""
-    if not ms:
-        return None
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
-
-
-def resolve_since(view: RankingView, since: str | None, now_ms: int) -> tuple[Point, Moment]:
-    """Resolve since= (default: the start of the current UTC day); a moment before the
-    oldest kept point starts at the oldest one."""
-    point = since_point(since, now_ms)
-    return point, view.timeline.resolve("since", point, clamp=True)
+    """Return a Unix time in milliseconds as RFC 3339 UTC (None for none or 0)."""
+    return iso(ms) if ms else None
 
 
 def rankings_document(view: RankingView, query: RankingQuery) -> dict[str, Any]:
@@ -85,18 +71,13 @@ def rankings_document(view: RankingView, query: RankingQuery) -> dict[str, Any]:
     With as_of the rows are the ranking served at that moment; every row carries its change
     since a moment (since=, default the start of the current UTC day).
     """
-    codes = [p.code for p in view.methodology.pillars]
-    if query.pillar is not None and query.pillar not in codes:
-        raise BadQuery(f"pillar: must be one of {', '.join(codes)}")
-    now = view.timeline.now_ms()
     spec = whatif_spec(view.methodology, query)
     past: Moment | None = None
     page: PastPage | None = None
     at_block = None
     if query.as_of is not None:
-        point = parse_point("as_of", query.as_of, now, spans=False)
-        past = view.timeline.resolve("as_of", point)
-        at_block = moment_block("as_of", point, past)
+        past = view.timeline.resolve("as_of", query.as_of)
+        at_block = moment_block("as_of", query.as_of, past)
         version = past.version
         if (query.limit and query.pillar is None and query.region is None and not query.fresh
                 and spec is None):  # one page, overall: the scores and the page's entries
@@ -108,11 +89,12 @@ def rankings_document(view: RankingView, query: RankingQuery) -> dict[str, Any]:
         version, rows = view.ranked(query.pillar)
     since_block = None
     if view.timeline.latest() is not None:
-        since_point, since_moment = resolve_since(view, query.since, now)
+        # a since before the oldest kept point starts at the oldest one
+        since_moment = view.timeline.resolve("since", query.since, clamp=True)
         if past is None or since_moment.version <= past.version:
             rows = [dict(r) for r in rows]
             since_changes(view.timeline, since_moment, rows, query.pillar)
-            since_block = moment_block("since", since_point, since_moment)
+            since_block = moment_block("since", query.since, since_moment)
     if spec is not None:
         rows = whatif_rows(rows, spec)
     if query.region is not None:
@@ -163,17 +145,13 @@ def whatif_spec(methodology: Methodology, query: RankingQuery) -> WhatIf | None:
     """Return the what-if weighting a query asks for, or None for the official ranking."""
     if query.weights is None and query.aggregation is None:
         return None
-    codes = [p.code for p in methodology.pillars]
     if query.pillar is not None:
-        raise BadQuery("weights: what-if weights rank by the overall score; drop pillar=")
-    try:
-        weights = (parse_weights(query.weights, codes) if query.weights is not None
-                   else {p.code: p.weight for p in methodology.pillars})
-        aggregation = parse_aggregation(query.aggregation or methodology.aggregation)
-    except WeightsError as exc:
-        raise BadQuery(str(exc)) from exc
+        raise BadQuery("weights", "what-if weights rank by the overall score; drop pillar=")
+    weights = (query.weights if query.weights is not None
+               else {p.code: p.weight for p in methodology.pillars})
     total = sum(weights.values())
-    return WhatIf({c: w / total for c, w in weights.items()}, aggregation)
+    return WhatIf({c: w / total for c, w in weights.items()},
+                  query.aggregation or methodology.aggregation)
 
 
 def whatif_rows(rows: list[dict[str, Any]], spec: WhatIf) -> list[dict[str, Any]]:
@@ -196,7 +174,7 @@ def _indicator_meta(methodology: Methodology, code: str) -> dict[str, Any]:
 
 
 def city_document(view: RankingView, city_id: str, history: int = 30,
-                  as_of: str | None = None) -> dict[str, Any] | None:
+                  as_of: Point | None = None) -> dict[str, Any] | None:
     """Return a city's document (scores, ranks, indicators, projects, recent history), or None.
 
     With as_of: the city as it was served then (scores and ranks exact; indicators are
@@ -241,15 +219,16 @@ def city_document(view: RankingView, city_id: str, history: int = 30,
     }
 
 
-def _city_document_at(view: RankingView, city_id: str, history: int, as_of: str
+def _city_document_at(view: RankingView, city_id: str, history: int, point: Point
                       ) -> dict[str, Any] | None:
+    current = view.reader.result(city_id)
+    if current is None:  # an unknown city is a 404 whatever the moment
+        return None
     timeline = view.timeline
-    point = parse_point("as_of", as_of, timeline.now_ms(), spans=False)
     moment = timeline.resolve("as_of", point)
     snap = timeline.snapshot(moment)
     entry = snap.entries.get(city_id)
-    current = view.reader.result(city_id)
-    if entry is None or current is None:
+    if entry is None:
         return None
     card = snap.cards.get(city_id, {})
     ranks = {r["city_id"]: r["rank"] for r in timeline.rows(moment)}

@@ -1,44 +1,35 @@
 """The index at past moments: rankings and cities as of a moment, change since, explanations.
 
-A moment is an RFC 3339 time, a ranking version, or (for since/until) a span back from now
-such as 7d. It is resolved against the kept history (shared/store/history.py): the ranking
-version in force then, whose state is every city's last entry at or before it, ranked by
-rank_scores exactly as the live ranking is. Snapshots are immutable per version and cached.
+A moment (shared/handlers/params.py: an RFC 3339 time, a date, a ranking version, or for
+since/until a span back from now such as 7d) is resolved against the kept history
+(shared/store/history.py): the ranking version in force then, whose state is every city's
+last entry at or before it, ranked by rank_scores exactly as the live ranking is. Snapshots
+are immutable per version and cached.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from time import monotonic
 from typing import Any
 
 from shared import readmodel
 from shared.handlers.drivers import entry_ends, moves_of
 from shared.handlers.errors import BadQuery, NotKept
+from shared.handlers.params import Point
 from shared.methodology import Methodology
-from shared.retention import UNIT_MS, describe, merge_changes
+from shared.retention import describe, merge_changes, resolve_moment
 from shared.scoring.explain import decompose, rank_move
 from shared.scoring.ranking import rank_scores
 from shared.store.history import HistoryStore, Moment, TooOld, public_entry
 
-_SPAN = re.compile(r"^(\d+)([smhd])$")
-_VERSION = re.compile(r"^\d+$")
-_PLUS_AS_SPACE = re.compile(r"([Tt ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$")
 CARDS_FRESH_S = 10.0  # cities' identity (name, region) is re-read at most this often
 SNAPSHOTS_CACHED = 8  # per process; at 10,000 cities a snapshot and its rows take ~30 MB
 COLD_READS = 2  # snapshots one process reads from Redis at once (a flood of new moments waits)
-
-
-@dataclass(frozen=True)
-class Point:
-    kind: str  # "version" or "time"
-    value: int  # ranking version or Unix ms
-    text: str
 
 
 def iso(ms: int | None) -> str | None:
@@ -46,47 +37,6 @@ def iso(ms: int | None) -> str | None:
     if ms is None:
         return None
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
-
-
-def start_of_day(now_ms: int) -> int:
-    """Return the start of the current UTC day in ms."""
-    return now_ms // UNIT_MS["d"] * UNIT_MS["d"]
-
-
-def since_point(text: str | None, now_ms: int) -> Point:
-    """Parse since= (see parse_point); without one, the start of the current UTC day."""
-    if text is None:
-        return Point("time", start_of_day(now_ms), "today")
-    return parse_point("since", text, now_ms)
-
-
-def parse_point(name: str, text: str, now_ms: int, spans: bool = True) -> Point:
-    """Parse a moment: ranking version, RFC 3339 time (no offset: UTC; a bare date: the end
-    of that UTC day) or, if spans, a span back from now such as 90m, 24h, 7d or 30d."""
-    raw = text.strip()
-    if _VERSION.match(raw):
-        return Point("version", int(raw), raw)
-    if spans and (found := _SPAN.match(raw)):
-        return Point("time", now_ms - int(found.group(1)) * UNIT_MS[found.group(2)], raw)
-    try:
-        if len(raw) == 10:
-            day = date.fromisoformat(raw)
-            at = datetime.combine(day, time.max, UTC)
-        else:
-            # a '+' offset left unescaped in a query string arrives as a space
-            fixed = _PLUS_AS_SPACE.sub(r"\1+\2", raw)
-            at = datetime.fromisoformat(fixed.replace("z", "Z").replace(" ", "T"))
-            if at.tzinfo is None:
-                at = at.replace(tzinfo=UTC)
-    except ValueError:
-        kinds = "an RFC 3339 time, a ranking version" + (" or a span like 7d" if spans else "")
-        raise BadQuery(f"{name}: must be {kinds}") from None
-    ms = int(at.timestamp() * 1000)
-    if ms < 0:
-        raise BadQuery(f"{name}: must not be before 1970")
-    if ms > now_ms and len(raw) != 10:
-        raise BadQuery(f"{name}: is in the future (the index cannot say what it will be)")
-    return Point("time", min(ms, now_ms), raw)
 
 
 @dataclass(frozen=True)
@@ -121,10 +71,14 @@ class Timeline:
     """Resolve moments and read snapshots, cached per version (one per web process)."""
 
     def __init__(self, history: HistoryStore, methodology: Methodology,
-                 live_scores: Callable[[], dict[str, float]] | None = None) -> None:
+                 live_scores: Callable[[], dict[str, float]] | None = None,
+                 clock: Callable[[], int] | None = None) -> None:
         self.history = history
         self.methodology = methodology
         self.live_scores = live_scores  # the live ranking's scores, read cheaply (explain's end)
+        # The web passes one clock reading per request, so a request's moments, its cache
+        # key and its ETag all count from the same instant.
+        self.clock = clock or history.now_ms
         self._snapshots: OrderedDict[int, Snapshot] = OrderedDict()
         self._rows: OrderedDict[tuple[int, str | None], list[dict[str, Any]]] = OrderedDict()
         self._scores: OrderedDict[int, dict[str, tuple[float | None, int]]] = OrderedDict()
@@ -134,8 +88,17 @@ class Timeline:
         self._cold = threading.BoundedSemaphore(COLD_READS)
 
     def now_ms(self) -> int:
-        """Return the clock versions are stamped with."""
-        return self.history.now_ms()
+        """Return the clock versions are stamped with (the request's reading in the web)."""
+        return self.clock()
+
+    def instant(self, point: Point) -> int:
+        """Return what a point resolves to before the store is asked: its version, or the
+        instant whose state it asks for (in a thinned tier, the end of its last whole
+        bucket). Equal instants give equal answers while no commit happens."""
+        if point.kind == "version":
+            return point.value
+        now = self.now_ms()
+        return resolve_moment(self.history.tiers, min(point.value, now), now)
 
     def retention(self) -> str:
         """Return what history is kept, in words."""
@@ -147,14 +110,14 @@ class Timeline:
         try:
             if point.kind == "version":
                 return self.history.at_version(point.value)
-            return self.history.at_time(point.value)
+            return self.history.at_time(point.value, self.now_ms())
         except TooOld as exc:
             oldest = self.history.oldest()
             if clamp and oldest is not None:
                 return Moment(oldest[0], oldest[1], oldest[1])
             start = f"history starts at {iso(exc.oldest_t)}" if exc.oldest_t else "no history yet"
-            raise NotKept(f"{name}: {point.text} is before the oldest kept point ({start}; "
-                          f"kept: {self.retention()})") from None
+            raise NotKept(name, f"{point.text} is before the oldest kept point ({start}; "
+                                f"kept: {self.retention()})") from None
 
     def latest(self) -> Moment | None:
         """Return the newest moment (the live ranking's version)."""
@@ -310,17 +273,26 @@ def _scores_now(timeline: Timeline, end: Moment) -> dict[str, float]:
 
 def explain_document(timeline: Timeline, city_id: str, since: Point, until: Point | None
                      ) -> dict[str, Any] | None:
-    """Return why a city's score and rank moved between two moments (None: unknown city)."""
+    """Return why a city's score and rank moved between two moments (None: unknown city).
+
+    An end before the city's first kept entry is NotKept, naming where its history starts.
+    """
+    history = timeline.history
+    first = history.first_entry(city_id)
+    if first is None:
+        return None
     start = timeline.resolve("since", since, clamp=since.kind == "time")
     end = (timeline.latest() if until is None else timeline.resolve("until", until))
     if end is None:
         return None
     if end.version < start.version:
-        raise BadQuery("until: must not be before since")
-    history = timeline.history
+        raise BadQuery("until", "must not be before since")
     e_from, e_to = history.entry_at(city_id, start.version), history.entry_at(city_id, end.version)
-    if e_to is None and e_from is None:
-        return None
+    if e_to is None:
+        param, point = ("until", until) if until is not None else ("since", since)
+        raise NotKept(param, f"{point.text} is before {city_id}'s history starts (its first "
+                            f"kept point is ranking version {first['v']}, committed at "
+                            f"{iso(first['t'])})")
     changes: dict[str, list[Any]] = {}
     for entry in timeline.history.entries(city_id, after=start.version, upto=end.version):
         changes = merge_changes(changes, entry.get("x") or {})

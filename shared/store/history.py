@@ -254,6 +254,11 @@ class HistoryStore:
         got = read_entries(self.client, city, upto=version, limit=1)
         return got[0] if got else None
 
+    def first_entry(self, city: str) -> dict[str, Any] | None:
+        """Return a city's oldest kept entry (where its history starts), or None."""
+        got = self.client.zrange(K.city_history(city), 0, 0)
+        return loads(got[0]) if got else None
+
     def entries(self, city: str, after: int | None = None, upto: int | None = None,
                 limit: int = 0) -> list[dict[str, Any]]:
         """Return a city's stored entries with after < version <= upto, oldest first

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from shared.handlers.params import Point
 from shared.handlers.queries import RankingQuery, rankings_document
 from shared.handlers.recompute import card_of
 from shared.methodology import METHODOLOGY_DIR, Methodology, MethodologyError, parse_methodology
@@ -102,6 +103,9 @@ def _methodology_text(methodology: Methodology) -> str:
     return (METHODOLOGY_DIR / f"{methodology.version}.toml").read_text(encoding="utf-8")
 
 
+TODAY = Point("time", 0, "today")  # the default since (no history: rows carry no change)
+
+
 class _NoHistory:
     """A timeline with no history kept yet (rows then carry no change since)."""
 
@@ -142,8 +146,8 @@ def test_fresh_leaves_out_stale_rows(methodology: Methodology) -> None:
     rows = [{"city_id": "a", "rank": 1, "stale": False}, {"city_id": "b", "rank": 2, "stale": True},
             {"city_id": "c", "rank": 3}]  # a card stored before freshness: not known fresh
     view = _View(methodology, rows)
-    doc = rankings_document(view, RankingQuery(fresh=True))  # type: ignore[arg-type]
+    doc = rankings_document(view, RankingQuery(since=TODAY, fresh=True))  # type: ignore[arg-type]
     assert [i["city_id"] for i in doc["items"]] == ["a"] and doc["total"] == 1
     assert doc["fresh"] is True
-    everything = rankings_document(view, RankingQuery())  # type: ignore[arg-type]
+    everything = rankings_document(view, RankingQuery(since=TODAY))  # type: ignore[arg-type]
     assert [i["city_id"] for i in everything["items"]] == ["a", "b", "c"]

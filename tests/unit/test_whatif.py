@@ -1,4 +1,4 @@
-"""What-if weights: parsing, renormalising and re-ranking against hand-computed cases."""
+"""What-if weights: re-ranking against hand-computed cases (parsing: test_query_params.py)."""
 
 from __future__ import annotations
 
@@ -6,39 +6,7 @@ import math
 
 import pytest
 
-from shared.scoring.whatif import (
-    WeightsError,
-    WhatIf,
-    parse_aggregation,
-    parse_weights,
-    whatif_rank,
-    whatif_score,
-)
-
-CODES = ("infrastructure", "research", "talent", "adoption", "governance")
-
-
-def test_weights_are_renormalised_and_unnamed_pillars_weigh_nothing() -> None:
-    w = parse_weights("infrastructure:20,research:15,talent:15,adoption:35,governance:15", CODES)
-    assert w == pytest.approx({"infrastructure": 0.2, "research": 0.15, "talent": 0.15,
-                               "adoption": 0.35, "governance": 0.15})
-    w = parse_weights("research:1, talent:3", CODES)
-    assert w == {"infrastructure": 0.0, "research": 0.25, "talent": 0.75, "adoption": 0.0,
-                 "governance": 0.0}
-
-
-@pytest.mark.parametrize("raw", ["cooking:10", "research:-1", "research:x", "research",
-                                 "research:0,talent:0", "", "research:nan", "research:inf",
-                                 "research:1,research:2"])
-def test_bad_weights_are_refused_naming_the_parameter(raw: str) -> None:
-    with pytest.raises(WeightsError, match=r"^weights: "):
-        parse_weights(raw, CODES)
-
-
-def test_bad_aggregation_is_refused_naming_the_parameter() -> None:
-    assert parse_aggregation("geometric") == "geometric"
-    with pytest.raises(WeightsError, match=r"^aggregation: "):
-        parse_aggregation("median")
+from shared.scoring.whatif import WhatIf, whatif_rank, whatif_score
 
 
 def test_scores_by_hand() -> None:
