@@ -1,4 +1,4 @@
-"""Build the adapters every entrypoint needs (ingest, scoring worker, CLI) from settings."""
+"""Build the adapters every entrypoint needs (ingest, scoring and hooks workers, CLI) from settings."""
 
 from __future__ import annotations
 
@@ -39,6 +39,13 @@ def limits(settings: Settings) -> Limits:
     """Return the bounds the accept handler enforces."""
     return Limits(settings.occurred_at_max_skew_seconds, settings.backlog_limit,
                   settings.feed_backlog_share, settings.retry_after_seconds)
+
+
+def delivery_limits(settings: Settings) -> hook_handlers.DeliveryLimits:
+    """Return the bounds of webhook delivery tasks (attempt deadline, task budget)."""
+    return hook_handlers.DeliveryLimits(
+        attempt_deadline_ms=int(settings.hooks_attempt_deadline_seconds * 1000),
+        task_budget_ms=int(settings.hooks_task_budget_seconds * 1000))
 
 
 def accept_ports(settings: Settings, codec: EventCodec, log: EventLog,

@@ -56,6 +56,15 @@ class Settings:
     # operator before it is rejected as 'expired'.
     review_max_held_per_feed: int = 1_000
     review_held_retention_seconds: int = 7 * 86_400
+    # Webhooks run in their own lane (services/hooks, queue aicity.hooks): greenlets of the
+    # hooks worker (gevent pool), its metrics port (0 disables; host: worker_metrics_host),
+    # one attempt's whole-request deadline (connect, headers and body), the most of a
+    # receiver's answer read, and how long one delivery task may send before re-queueing.
+    hooks_concurrency: int = 50
+    hooks_metrics_port: int = 9102
+    hooks_attempt_deadline_seconds: float = 5.0
+    hooks_response_max_bytes: int = 4096
+    hooks_task_budget_seconds: float = 10.0
 
     def redis_dsn(self) -> str:
         """Return redis_url with redis_password filled in (unless the URL carries one)."""

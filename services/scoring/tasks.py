@@ -14,7 +14,6 @@ from celery.signals import worker_ready
 from prometheus_client import start_http_server
 
 from services.scoring import metrics as m
-from services.scoring.hooks import register as register_hook_tasks
 from shared.bootstrap import accept_ports, city_store, event_log, history_store
 from shared.events import EventCodec
 from shared.events import daily_tick as tick_event
@@ -205,10 +204,7 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
         # a slice of 500 cities per sweep; a pass at most once per compact interval
         m.HISTORY_THINNED.inc(ctx.history.compact_step())
         band_handlers.sweep_bands(ctx.bands, ctx.publisher.bands)
-        ctx.publisher.hooks_deliver(ctx.hooks.due_retries(now_ms()))
-        if ctx.hooks.want_dispatch():  # a lost dispatch message costs one sweep interval
-            ctx.publisher.hooks_dispatch()
-        return len(cities)
+        return len(cities)  # webhook retries are swept by the hooks worker (services/hooks)
 
     @app.task(name=RANK_BANDS)
     def rank_bands() -> int:
@@ -219,8 +215,6 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
                                       "cities": report.cities, "written": report.written,
                                       "seconds": round(time.perf_counter() - started, 3)})
         return report.ranking_version
-
-    register_hook_tasks(app, ctx)
 
     @worker_ready.connect(weak=False)
     def on_ready(**_: Any) -> None:

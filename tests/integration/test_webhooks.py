@@ -1,5 +1,6 @@
-"""Webhooks on a real Redis and worker, delivered to a real local HTTP receiver that checks
-each signature with its own implementation of the Standard Webhooks spec."""
+"""Webhooks on a real Redis, scoring worker and hooks worker (their own lane), delivered to a
+real local HTTP receiver that checks each signature with its own implementation of the
+Standard Webhooks spec."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from shared.store.feeds import FeedStore
-from tests.integration.conftest import Pipeline
+from tests.integration.conftest import Pipeline, run_pipeline
 from tests.integration.test_hostile_feeds import inject_undecodable
 from tests.integration.test_pipeline import M, full_city, score_of
 from tests.support.events import indicator
@@ -93,6 +95,12 @@ def receiver() -> Iterator[Receiver]:
     finally:
         r.server.shutdown()
         r.server.server_close()
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path) -> Iterator[Pipeline]:
+    """Real Redis, one scoring worker, the hooks worker and beat; the apps as test clients."""
+    yield from run_pipeline(tmp_path, hooks=True)
 
 
 def cli(p: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
