@@ -51,6 +51,7 @@ from bench import robustness as rb  # noqa: E402
 from bench import viewers as vw  # noqa: E402
 from bench import webhooks as wh  # noqa: E402
 from shared.methodology import load_methodology  # noqa: E402
+from tests.support import metrics  # noqa: E402
 from tests.support.procs import ServiceProc, Stack, wait_for  # noqa: E402
 
 console = Console(width=120)
@@ -155,25 +156,13 @@ def post_load(stack: Stack, token: str, chunks: list[bytes], clients: int, rate:
 # ----------------------------------------------------------------- metrics helpers
 
 def histogram(stack: Stack, name: str) -> dict[float, float]:
-    """Sum a histogram's cumulative buckets over every worker."""
-    buckets: dict[float, float] = {}
-    for port in stack.worker_ports.values():
-        for line in requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text.splitlines():
-            if line.startswith(name + "_bucket{"):
-                le = line.split('le="', 1)[1].split('"', 1)[0]
-                bound = float("inf") if le == "+Inf" else float(le)
-                buckets[bound] = buckets.get(bound, 0.0) + float(line.rsplit(" ", 1)[1])
-    return buckets
+    """Sum a histogram's cumulative buckets over every scoring worker."""
+    return metrics.histogram(stack.worker_ports.values(), name)
 
 
 def counter(stack: Stack, name: str) -> float:
     """Sum every series of a metric (or of a histogram's _sum/_count) over the workers."""
-    total = 0.0
-    for port in stack.worker_ports.values():
-        for line in requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text.splitlines():
-            if line.startswith((name + " ", name + "{")):
-                total += float(line.rsplit(" ", 1)[1])
-    return total
+    return metrics.counter(stack.worker_ports.values(), name)
 
 
 def recompute_totals(stack: Stack) -> tuple[float, float]:
@@ -182,22 +171,7 @@ def recompute_totals(stack: Stack) -> tuple[float, float]:
             counter(stack, "aicity_scoring_recompute_duration_seconds_sum"))
 
 
-def quantile(q: float, before: dict[float, float], after: dict[float, float]) -> float:
-    """histogram_quantile over the difference of two cumulative bucket snapshots."""
-    bounds = sorted(after)
-    counts = [after[b] - before.get(b, 0.0) for b in bounds]
-    total = counts[-1]
-    if total <= 0:
-        return float("nan")
-    rank = q * total
-    prev_bound, prev_count = 0.0, 0.0
-    for bound, count in zip(bounds, counts):
-        if count >= rank:
-            if bound == float("inf"):
-                return prev_bound
-            return prev_bound + (bound - prev_bound) * (rank - prev_count) / max(count - prev_count, 1e-9)
-        prev_bound, prev_count = bound, count
-    return bounds[-2]
+quantile = metrics.quantile
 
 
 # ----------------------------------------------------------------- phases

@@ -14,6 +14,7 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.signals import worker_ready
+from gevent import monkey
 from prometheus_client import start_http_server
 
 from services.hooks import metrics as m
@@ -125,5 +126,8 @@ def create_hooks_app(settings: Settings | None = None) -> Celery:
             logging.getLogger(name).setLevel(logging.WARNING)
         if settings.hooks_metrics_port:
             start_http_server(settings.hooks_metrics_port, addr=settings.worker_metrics_host)
+        if not monkey.is_module_patched("socket"):
+            log.warning("hooks worker not on the gevent pool: a receiver trickling its headers "
+                        "is bounded per socket read only, not by the attempt deadline")
 
     return app
