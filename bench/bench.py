@@ -18,7 +18,9 @@ scoring workers and beat, HTTP load from separate client processes. Measured:
  12. history: as_of rankings, explanations and the live ranking over 30 days of kept
      history at 100 and 10,000 cities, its Redis memory and one thinning pass;
  13. review: a scoped feed's batch (judged against its cities' review budget) against an
-     admin's, and what one feed's held events cost Redis at their cap.
+     admin's, and what one feed's held events cost Redis at their cap;
+ 14. hooks lane: scoring ack-to-visible and delivery latency to a good receiver while
+     receivers that hang, trickle, answer 300 MB or redirect have hooks on every city.
 Usage: python bench/bench.py [--quick] [--json out.json]
 """
 
@@ -340,6 +342,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                              http_workers=args.http_workers)
         console.print(results["review"])
 
+    if "hooks_lane" in phases:
+        console.print("[bold]14. hooks lane: scoring and delivery latency, bad receivers registered")
+        results["hooks_lane"] = wh.hooks_lane_phase(
+            tmp / "hooks-lane", setup_events(100, rng), lambda n: update_events(n, 100, rng),
+            seconds=20 * max(scale, 0.5), rate=50, http_workers=args.http_workers)
+        console.print(results["hooks_lane"])
+
     console.print("[bold]9. per-event cost by number of cities")
     results["by_cities"] = {}
     for n_cities in (100, 1000, 10_000) if "cities" in phases else ():
@@ -434,6 +443,8 @@ def report(r: dict[str, Any]) -> None:
         w = r["webhooks"]
         t.add_row(f"webhook delivery at {w['rank_changes_per_s']:.0f} rank changes/s p50 / p99",
                   f"{w['p50_s'] * 1000:.0f} / {w['p99_s'] * 1000:.0f} ms", "")
+    for measure, value in wh.lane_rows(r.get("hooks_lane", {})):
+        t.add_row(measure, value, "")
     for measure, value in analyst.report_rows(r.get("analyst", {})):
         t.add_row(measure, value, "")
     for measure, value in hl.report_rows(r.get("history", {})):
@@ -463,9 +474,10 @@ def main() -> int:
     parser.add_argument("--http-workers", type=int, default=2, help="gunicorn workers per service")
     parser.add_argument("--phases",
                         default="noop,paced,max,rejected,dryrun,rps,viewers,slow,cities,memory,"
-                                "analyst,webhooks,history,review",
+                                "analyst,webhooks,history,review,hooks_lane",
                         help="comma-separated subset of: noop,paced,max,rejected,dryrun,rps,"
-                             "viewers,slow,cities,memory,analyst,webhooks,history,review")
+                             "viewers,slow,cities,memory,analyst,webhooks,history,review,"
+                             "hooks_lane")
     parser.add_argument("--retention", type=int, default=60,
                         help="event retention (s) of the memory phase's stack")
     parser.add_argument("--json", type=Path, default=None, help="write raw results here")

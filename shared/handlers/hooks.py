@@ -91,7 +91,7 @@ def _queue(store: HookStore, kind: str, city: str, events: list[tuple[str, dict[
                      "attempt": 0, "data": {"city_id": city, "event_id": event_id, **data}})
              for h in hooks for event_id, data in events]
     store.push(items)
-    return [h.id for h in hooks] if items else []
+    return store.idle([h.id for h in hooks]) if items else []
 
 
 def dead_lettered(store: HookStore, city: str, dead: list[tuple[str, str]], at_ms: int
@@ -118,7 +118,7 @@ def held(store: HookStore, entries: list[dict[str, Any]]) -> list[str]:
 class DispatchReport:
     changes: int
     deliveries: int
-    hooks: list[str]
+    hooks: list[str]  # hooks that got work and have no task delivering them
 
 
 def dispatch(store: HookStore, reader: RankingReader, batch: int = 500) -> DispatchReport:
@@ -153,7 +153,9 @@ def dispatch(store: HookStore, reader: RankingReader, batch: int = 500) -> Dispa
         touched += [h for h in got if h not in touched]
         if len(rows) < batch:
             break
-    return DispatchReport(changes, deliveries, touched)
+    # A hook being delivered right now needs no task: its holder looks at the queue again
+    # after releasing the lock (and this looks at the lock after queueing), so it is found.
+    return DispatchReport(changes, deliveries, store.idle(touched))
 
 
 class DeadlineExceeded(Exception):
@@ -352,6 +354,6 @@ class SweepReport:
 
 def sweep(store: HookStore, now_ms: int) -> SweepReport:
     """Move due retries back to their queues; name the hooks to deliver; flag a dispatch."""
-    hooks = store.due_retries(now_ms)
+    hooks = store.idle(store.due_retries(now_ms))
     hooks += [h for h in store.waiting() if h not in hooks]
     return SweepReport(hooks, store.want_dispatch())

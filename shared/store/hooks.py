@@ -247,6 +247,15 @@ class HookStore:
         """Return how many deliveries wait on the hook's queue."""
         return int(self.client.llen(K.hook_queue(hook_id)))
 
+    def idle(self, hook_ids: list[str]) -> list[str]:
+        """Return those of the hooks that no task is delivering right now (no lock)."""
+        if not hook_ids:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for hook_id in hook_ids:
+            pipe.exists(K.hook_lock(hook_id))
+        return [h for h, locked in zip(hook_ids, pipe.execute()) if not locked]
+
     def waiting(self) -> list[str]:
         """Return the hooks with deliveries queued and no task delivering them (no lock)."""
         ids = sorted(self.client.hkeys(K.HOOKS))
