@@ -108,6 +108,11 @@ def _paced(stack: Stack, session: requests.Session, headers: dict[str, str],
     return events, time.time() - start
 
 
+def _version(stack: Stack) -> int:
+    doc = requests.get(f"{stack.web_url}/api/v1/rankings?limit=1", timeout=10).json()
+    return int(doc["ranking_version"])
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -130,7 +135,7 @@ def hooks_lane_phase(tmp: Path, setup: list[dict[str, Any]],
     try:
         session, headers = _seed(stack, setup)
         store = HookStore(stack.redis.client())
-        store.create(receivers.url("/ok"), "score_change", None, 0)
+        ok_id = store.create(receivers.url("/ok"), "score_change", None, 0).id
         out: dict[str, Any] = {"rate": rate, "seconds": seconds}
         bad: dict[str, str] = {}
         for window in ("good_only", "with_bad"):
@@ -140,6 +145,7 @@ def hooks_lane_phase(tmp: Path, setup: list[dict[str, Any]],
             rss_before = _rss_mb(hooks_pid)
             before = metrics.histogram(scoring, name)
             receivers.ok_latency_s.clear()
+            version = _version(stack)
             events, posted = _paced(stack, session, headers, updates, seconds, rate)
             stack.wait_idle(120)
             after = metrics.histogram(scoring, name)
@@ -151,7 +157,8 @@ def hooks_lane_phase(tmp: Path, setup: list[dict[str, Any]],
                 "ack_p50_s": metrics.quantile(0.5, before, after),
                 "ack_p99_s": metrics.quantile(0.99, before, after),
                 "ack_within_250ms": metrics.share_within(0.25, before, after),
-                "ok_deliveries": len(lat),
+                "commits": _version(stack) - version,  # ranking versions: one per change
+                "ok_deliveries": len(lat), "ok_dropped": store.backlog(ok_id)[1],
                 "ok_p50_s": _pct(lat, 0.5) if lat else float("nan"),
                 "ok_p99_s": _pct(lat, 0.99) if lat else float("nan"),
                 "hooks_rss_mb": [round(rss_before, 1), round(_rss_mb(hooks_pid), 1)]}
