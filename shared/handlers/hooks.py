@@ -279,8 +279,9 @@ def deliver(store: DeliveryStore, hook_id: str, post: Post, now_ms: Callable[[],
             limits: DeliveryLimits = DeliveryLimits()) -> DeliverReport:
     """Send a hook's queued deliveries within the task budget, one task per hook at a time.
 
-    The hook is re-read before and after every attempt: once deleted or disabled, nothing
-    more is sent, and an answer that arrives after a deletion is neither logged nor retried.
+    The hook is re-read before the first attempt and after every attempt (which is before
+    the next one): once deleted or disabled, nothing more is sent, and an answer that
+    arrives after a deletion is neither logged nor retried.
     """
     token = store.lock(hook_id, limits.lock_ttl_ms())
     if token is None:
@@ -288,19 +289,15 @@ def deliver(store: DeliveryStore, hook_id: str, post: Post, now_ms: Callable[[],
     out: list[Attempt] = []
     try:
         started = now_ms()
-        while len(out) < limits.max_attempts:
-            hook = _live(store, hook_id)
-            if hook is None:
-                break
+        hook = _live(store, hook_id)
+        while hook is not None and len(out) < limits.max_attempts:
             if out and now_ms() - started + limits.attempt_deadline_ms > limits.task_budget_ms:
                 break  # another attempt could overrun the budget: the next task sends it
             item = store.pop(hook_id)
             if item is None:
                 break
-            attempt = _attempt(store, hook, item, post, now_ms, limits)
+            attempt, hook = _attempt(store, hook, item, post, now_ms, limits)
             out.append(attempt)
-            if attempt.outcome in ("disabled", "abandoned"):
-                break
     finally:
         store.unlock(hook_id, token)
     # Checked after the unlock: work queued while this task held the lock is never stranded.
@@ -308,8 +305,9 @@ def deliver(store: DeliveryStore, hook_id: str, post: Post, now_ms: Callable[[],
 
 
 def _attempt(store: DeliveryStore, hook: Hook, item: dict[str, Any], post: Post,
-             now_ms: Callable[[], int], limits: DeliveryLimits) -> Attempt:
-    """Send one delivery, then log it and schedule its retry unless the hook went away."""
+             now_ms: Callable[[], int], limits: DeliveryLimits) -> tuple[Attempt, Hook | None]:
+    """Send one delivery, then log it and schedule its retry unless the hook went away;
+    return the attempt and the hook as it is now (None: deleted, disabled: stop)."""
     begun = now_ms()
     timestamp = begun // 1000
     body = json.dumps({"type": item["type"], "timestamp": timestamp, "data": item["data"]},
@@ -331,7 +329,7 @@ def _attempt(store: DeliveryStore, hook: Hook, item: dict[str, Any], post: Post,
     attempt = int(item["attempt"]) + 1
     current = _live(store, hook.id)
     if current is None:  # deleted or disabled while the attempt ran: drop it quietly
-        return Attempt("abandoned", status, None, done - begun)
+        return Attempt("abandoned", status, None, done - begun), None
     outcome = outcome_of(status, attempt)
     store.record(hook.id, {"id": item["id"], "type": item["type"],
                            "city_id": item["data"]["city_id"], "attempt": attempt,
@@ -343,7 +341,8 @@ def _attempt(store: DeliveryStore, hook: Hook, item: dict[str, Any], post: Post,
         store.schedule_retry(item | {"attempt": attempt}, done + backoff_ms(attempt))
     elif outcome == "disabled":
         store.disable(hook.id, f"receiver answered 410 at {done}")
-    return Attempt(outcome, status, done - committed if first else None, done - begun)
+        current = None
+    return Attempt(outcome, status, done - committed if first else None, done - begun), current
 
 
 @dataclass
