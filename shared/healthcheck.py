@@ -84,20 +84,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shared.healthcheck", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
-    w = sub.add_parser("worker", help="check the scoring worker of this container")
-    w.add_argument("--destination", default=f"scoring@{socket.gethostname()}",
-                   help="Celery node name (default: scoring@<hostname>, as docker-compose names it)")
-    w.add_argument("--port", type=int, default=settings.worker_metrics_port,
-                   help="the worker's metrics port (AICITY_WORKER_METRICS_PORT; 0 skips it)")
-    w.add_argument("--timeout", type=float, default=5.0)
-    w.add_argument("--busy-seconds", type=float, default=120.0,
-                   help="a worker that recomputed this recently counts as busy, not stuck")
-    k = sub.add_parser("hooks", help="check the hooks worker of this container")
-    k.add_argument("--destination", default=f"hooks@{socket.gethostname()}",
-                   help="Celery node name (default: hooks@<hostname>, as docker-compose names it)")
-    k.add_argument("--port", type=int, default=settings.hooks_metrics_port,
-                   help="the hooks worker's metrics port (AICITY_HOOKS_METRICS_PORT)")
-    k.add_argument("--timeout", type=float, default=5.0)
+    for what, node, port, variable in (
+            ("worker", "scoring", settings.worker_metrics_port, "AICITY_WORKER_METRICS_PORT"),
+            ("hooks", "hooks", settings.hooks_metrics_port, "AICITY_HOOKS_METRICS_PORT")):
+        w = sub.add_parser(what, help=f"check the {node} worker of this container")
+        w.add_argument("--destination", default=f"{node}@{socket.gethostname()}",
+                       help=f"Celery node name (default: {node}@<hostname>, as docker-compose "
+                            "names it)")
+        w.add_argument("--port", type=int, default=port,
+                       help=f"the worker's metrics port ({variable}; 0 skips it)")
+        w.add_argument("--timeout", type=float, default=5.0)
+        if what == "worker":  # a solo pool cannot answer a ping mid-task; greenlets can
+            w.add_argument("--busy-seconds", type=float, default=120.0,
+                           help="a worker that recomputed this recently counts as busy, not stuck")
     h = sub.add_parser("http", help="check that a URL answers 200 (e.g. /readyz)")
     h.add_argument("url")
     h.add_argument("--timeout", type=float, default=3.0)

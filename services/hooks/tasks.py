@@ -19,14 +19,11 @@ from prometheus_client import start_http_server
 
 from services.hooks import metrics as m
 from services.hooks.sender import Sender
-from shared.bootstrap import delivery_limits
+from shared.bootstrap import WorkerAdapters, delivery_limits
 from shared.handlers import hooks as handlers
 from shared.logs import configure_logging
-from shared.messaging import HOOKS_DELIVER, HOOKS_DISPATCH, HOOKS_SWEEP, Publisher, make_celery
+from shared.messaging import HOOKS_DELIVER, HOOKS_DISPATCH, HOOKS_SWEEP, make_celery
 from shared.settings import Settings
-from shared.store.connection import Client, redis_client
-from shared.store.hooks import HookStore
-from shared.store.ranking import RankingReader
 
 log = logging.getLogger("aicity.hooks")
 
@@ -36,28 +33,8 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class HooksContext:
+class HooksContext(WorkerAdapters):
     """Adapters of the hooks worker, built on first use."""
-
-    def __init__(self, settings: Settings, app: Celery) -> None:
-        self.settings = settings
-        self.app = app
-
-    @cached_property
-    def client(self) -> Client:
-        return redis_client(self.settings)
-
-    @cached_property
-    def hooks(self) -> HookStore:
-        return HookStore(self.client)
-
-    @cached_property
-    def reader(self) -> RankingReader:
-        return RankingReader(self.client)
-
-    @cached_property
-    def publisher(self) -> Publisher:
-        return Publisher(self.app)
 
     @cached_property
     def sender(self) -> Sender:

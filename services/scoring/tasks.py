@@ -14,7 +14,7 @@ from celery.signals import worker_ready
 from prometheus_client import start_http_server
 
 from services.scoring import metrics as m
-from shared.bootstrap import accept_ports, city_store, event_log, history_store
+from shared.bootstrap import WorkerAdapters, accept_ports, city_store, event_log, history_store
 from shared.events import EventCodec
 from shared.events import daily_tick as tick_event
 from shared.handlers import bands as band_handlers
@@ -28,17 +28,13 @@ from shared.messaging import (
     RANK_BANDS,
     RECOMPUTE_CITIES,
     SWEEP,
-    Publisher,
     make_celery,
 )
 from shared.methodology import Methodology, load_methodology
 from shared.settings import Settings
 from shared.store.bands import BandStore
 from shared.store.cities import CityStore
-from shared.store.connection import redis_client
 from shared.store.history import HistoryStore
-from shared.store.hooks import HookStore
-from shared.store.ranking import RankingReader
 from shared.store.review import ReviewStore
 
 log = logging.getLogger("aicity.scoring")
@@ -49,12 +45,8 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class WorkerContext:
-    """Adapters of one worker process, built lazily after fork."""
-
-    def __init__(self, settings: Settings, app: Celery) -> None:
-        self.settings = settings
-        self.app = app
+class WorkerContext(WorkerAdapters):
+    """Adapters of one scoring worker process, built lazily after fork."""
 
     @cached_property
     def methodology(self) -> Methodology:
@@ -63,10 +55,6 @@ class WorkerContext:
     @cached_property
     def codec(self) -> EventCodec:
         return EventCodec(self.methodology)
-
-    @cached_property
-    def client(self) -> redis.Redis:
-        return redis_client(self.settings)
 
     @cached_property
     def store(self) -> CityStore:
@@ -81,20 +69,8 @@ class WorkerContext:
         return BandStore(self.client)
 
     @cached_property
-    def reader(self) -> RankingReader:
-        return RankingReader(self.client)
-
-    @cached_property
-    def hooks(self) -> HookStore:
-        return HookStore(self.client)
-
-    @cached_property
     def review(self) -> ReviewStore:
         return ReviewStore(self.client, self.settings.event_retention_seconds)
-
-    @cached_property
-    def publisher(self) -> Publisher:
-        return Publisher(self.app)
 
     @cached_property
     def ports(self) -> Ports:
