@@ -21,6 +21,8 @@ scoring workers and beat, HTTP load from separate client processes. Measured:
      admin's, and what one feed's held events cost Redis at their cap;
  14. budgets: µs per event of a batch refused over quota against one accepted (and of an
      all-invalid batch), dry-run and recompute cost of a city at the project cap.
+ 15. hooks lane: scoring ack-to-visible and delivery latency to a good receiver while
+     receivers that hang, trickle, answer 300 MB or redirect have hooks on every city.
 Usage: python bench/bench.py [--quick] [--json out.json]
 """
 
@@ -54,6 +56,7 @@ from bench import robustness as rb  # noqa: E402
 from bench import viewers as vw  # noqa: E402
 from bench import webhooks as wh  # noqa: E402
 from shared.methodology import load_methodology  # noqa: E402
+from tests.support import metrics  # noqa: E402
 from tests.support.procs import ServiceProc, Stack, wait_for  # noqa: E402
 
 console = Console(width=120)
@@ -158,25 +161,13 @@ def post_load(stack: Stack, token: str, chunks: list[bytes], clients: int, rate:
 # ----------------------------------------------------------------- metrics helpers
 
 def histogram(stack: Stack, name: str) -> dict[float, float]:
-    """Sum a histogram's cumulative buckets over every worker."""
-    buckets: dict[float, float] = {}
-    for port in stack.worker_ports.values():
-        for line in requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text.splitlines():
-            if line.startswith(name + "_bucket{"):
-                le = line.split('le="', 1)[1].split('"', 1)[0]
-                bound = float("inf") if le == "+Inf" else float(le)
-                buckets[bound] = buckets.get(bound, 0.0) + float(line.rsplit(" ", 1)[1])
-    return buckets
+    """Sum a histogram's cumulative buckets over every scoring worker."""
+    return metrics.histogram(stack.worker_ports.values(), name)
 
 
 def counter(stack: Stack, name: str) -> float:
     """Sum every series of a metric (or of a histogram's _sum/_count) over the workers."""
-    total = 0.0
-    for port in stack.worker_ports.values():
-        for line in requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text.splitlines():
-            if line.startswith((name + " ", name + "{")):
-                total += float(line.rsplit(" ", 1)[1])
-    return total
+    return metrics.counter(stack.worker_ports.values(), name)
 
 
 def recompute_totals(stack: Stack) -> tuple[float, float]:
@@ -185,22 +176,7 @@ def recompute_totals(stack: Stack) -> tuple[float, float]:
             counter(stack, "aicity_scoring_recompute_duration_seconds_sum"))
 
 
-def quantile(q: float, before: dict[float, float], after: dict[float, float]) -> float:
-    """histogram_quantile over the difference of two cumulative bucket snapshots."""
-    bounds = sorted(after)
-    counts = [after[b] - before.get(b, 0.0) for b in bounds]
-    total = counts[-1]
-    if total <= 0:
-        return float("nan")
-    rank = q * total
-    prev_bound, prev_count = 0.0, 0.0
-    for bound, count in zip(bounds, counts):
-        if count >= rank:
-            if bound == float("inf"):
-                return prev_bound
-            return prev_bound + (bound - prev_bound) * (rank - prev_count) / max(count - prev_count, 1e-9)
-        prev_bound, prev_count = bound, count
-    return bounds[-2]
+quantile = metrics.quantile
 
 
 # ----------------------------------------------------------------- phases
@@ -377,6 +353,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                               quick=args.quick)
         console.print(results["budgets"])
 
+    if "hooks_lane" in phases:
+        console.print("[bold]15. hooks lane: scoring and delivery latency, bad receivers registered")
+        results["hooks_lane"] = wh.hooks_lane_phase(
+            tmp / "hooks-lane", setup_events(100, rng), lambda n: update_events(n, 100, rng),
+            seconds=20 * max(scale, 0.5), rate=50, http_workers=args.http_workers)
+        console.print(results["hooks_lane"])
+
     console.print("[bold]9. per-event cost by number of cities")
     results["by_cities"] = {}
     for n_cities in (100, 1000, 10_000) if "cities" in phases else ():
@@ -471,6 +454,8 @@ def report(r: dict[str, Any]) -> None:
         w = r["webhooks"]
         t.add_row(f"webhook delivery at {w['rank_changes_per_s']:.0f} rank changes/s p50 / p99",
                   f"{w['p50_s'] * 1000:.0f} / {w['p99_s'] * 1000:.0f} ms", "")
+    for measure, value in wh.lane_rows(r.get("hooks_lane", {})):
+        t.add_row(measure, value, "")
     for measure, value in analyst.report_rows(r.get("analyst", {})):
         t.add_row(measure, value, "")
     for measure, value in hl.report_rows(r.get("history", {})):
@@ -502,10 +487,10 @@ def main() -> int:
     parser.add_argument("--http-workers", type=int, default=2, help="gunicorn workers per service")
     parser.add_argument("--phases",
                         default="noop,paced,max,rejected,dryrun,rps,viewers,slow,cities,memory,"
-                                "analyst,webhooks,history,review,budgets",
+                                "analyst,webhooks,history,review,budgets,hooks_lane",
                         help="comma-separated subset of: noop,paced,max,rejected,dryrun,rps,"
                              "viewers,slow,cities,memory,analyst,webhooks,history,review,"
-                             "budgets")
+                             "budgets,hooks_lane")
     parser.add_argument("--retention", type=int, default=60,
                         help="event retention (s) of the memory phase's stack")
     parser.add_argument("--json", type=Path, default=None, help="write raw results here")

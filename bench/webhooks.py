@@ -1,4 +1,5 @@
-"""Bench phase: webhook delivery latency, from the ranking commit to a local receiver."""
+"""Bench phases: webhook delivery latency, from the ranking commit to a local receiver; and the
+hooks lane: scoring and delivery latency while misbehaving receivers are registered."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from typing import Any
 import requests
 
 from shared.store.hooks import HookStore
+from tests.support import metrics
 from tests.support.procs import Stack, wait_for
+from tests.support.receivers import BAD_PATHS, Receivers
 
 
 class _Receiver:
@@ -60,28 +63,11 @@ def webhooks_phase(tmp: Path, setup: list[dict[str, Any]],
     stack = Stack(tmp, http_workers=http_workers).start(workers=1)
     receiver = _Receiver()
     try:
-        token = stack.admin_token()
-        session = requests.Session()
-        headers = {"Authorization": f"Bearer {token}"}
-        for i in range(0, len(setup), 1000):
-            assert session.post(f"{stack.ingest_url}/v1/events", json=setup[i:i + 1000],
-                                headers=headers, timeout=60).status_code == 202
-        stack.wait_idle(300)
+        session, headers = _seed(stack, setup)
         HookStore(stack.redis.client()).create(receiver.url, "rank_change", None, 0)
-        tick = 0.1  # one small batch every 100 ms
-        per_tick = max(1, round(rate * tick))
-        events = updates(int(seconds / tick) * per_tick)
-        start = time.time()
-        for n in range(0, len(events), per_tick):
-            delay = start + (n // per_tick) * tick - time.time()
-            if delay > 0:
-                time.sleep(delay)
-            assert session.post(f"{stack.ingest_url}/v1/events", json=events[n:n + per_tick],
-                                headers=headers, timeout=60).status_code == 202
-        posted = time.time() - start
+        events, posted = _paced(stack, session, headers, updates, seconds, rate)
         stack.wait_idle(120)
-        count = len(receiver.seen)
-        wait_for(lambda: _settled(receiver, count), 30, 0.5, what="deliveries settled")
+        wait_for(lambda: _settled(lambda: len(receiver.seen)), 30, 0.5, what="deliveries settled")
         lat = [(arrived - committed) / 1000 for arrived, committed in receiver.seen]
         return {"offered_events_per_s": len(events) / posted,
                 "rank_changes_delivered": len(lat),
@@ -92,8 +78,116 @@ def webhooks_phase(tmp: Path, setup: list[dict[str, Any]],
         stack.stop()
 
 
-def _settled(receiver: _Receiver, count: int) -> bool:
+def _seed(stack: Stack, setup: list[dict[str, Any]]) -> tuple[requests.Session, dict[str, str]]:
+    """Load the setup events through ingest with an admin feed; return its session and headers."""
+    token = stack.admin_token()
+    session = requests.Session()
+    headers = {"Authorization": f"Bearer {token}"}
+    for i in range(0, len(setup), 1000):
+        assert session.post(f"{stack.ingest_url}/v1/events", json=setup[i:i + 1000],
+                            headers=headers, timeout=60).status_code == 202
+    stack.wait_idle(300)
+    return session, headers
+
+
+def _paced(stack: Stack, session: requests.Session, headers: dict[str, str],
+           updates: Callable[[int], list[dict[str, Any]]], seconds: float, rate: float
+           ) -> tuple[list[dict[str, Any]], float]:
+    """Post updates at `rate` events/s for `seconds`, one small batch every 100 ms; return
+    the events and the seconds posting took."""
+    tick = 0.1
+    per_tick = max(1, round(rate * tick))
+    events = updates(int(seconds / tick) * per_tick)
+    start = time.time()
+    for n in range(0, len(events), per_tick):
+        delay = start + (n // per_tick) * tick - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        assert session.post(f"{stack.ingest_url}/v1/events", json=events[n:n + per_tick],
+                            headers=headers, timeout=60).status_code == 202
+    return events, time.time() - start
+
+
+def _version(stack: Stack) -> int:
+    doc = requests.get(f"{stack.web_url}/api/v1/rankings?limit=1", timeout=10).json()
+    return int(doc["ranking_version"])
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def hooks_lane_phase(tmp: Path, setup: list[dict[str, Any]],
+                     updates: Callable[[int], list[dict[str, Any]]],
+                     seconds: float = 20.0, rate: float = 20.0,
+                     http_workers: int = 2) -> dict[str, Any]:
+    """Scoring ack-to-visible and delivery latency with a good receiver only, then with
+    receivers that hang, trickle, answer 300 MB or redirect, each with a score_change hook
+    on every city (the same paced load both times)."""
+    stack = Stack(tmp, http_workers=http_workers).start(workers=1)
+    receivers = Receivers()
+    scoring = list(stack.worker_ports.values())
+    hooks_pid = stack.services["hooks"].proc.pid  # type: ignore[union-attr]
+    name = "aicity_scoring_ack_to_visible_seconds"
+    try:
+        session, headers = _seed(stack, setup)
+        store = HookStore(stack.redis.client())
+        ok_id = store.create(receivers.url("/ok"), "score_change", None, 0).id
+        out: dict[str, Any] = {"rate": rate, "seconds": seconds}
+        bad: dict[str, str] = {}
+        for window in ("good_only", "with_bad"):
+            if window == "with_bad":
+                bad = {p: store.create(receivers.url(p), "score_change", None, 0).id
+                       for p in BAD_PATHS}
+            rss_before = _rss_mb(hooks_pid)
+            before = metrics.histogram(scoring, name)
+            receivers.ok_latency_s.clear()
+            version = _version(stack)
+            events, posted = _paced(stack, session, headers, updates, seconds, rate)
+            stack.wait_idle(120)
+            after = metrics.histogram(scoring, name)
+            wait_for(lambda: _settled(lambda: len(receivers.ok_latency_s)), 30, 0.5,
+                     what="deliveries settled")
+            lat = sorted(receivers.ok_latency_s)
+            out[window] = {
+                "events": len(events), "offered_per_s": len(events) / posted,
+                "ack_p50_s": metrics.quantile(0.5, before, after),
+                "ack_p99_s": metrics.quantile(0.99, before, after),
+                "ack_within_250ms": metrics.share_within(0.25, before, after),
+                "commits": _version(stack) - version,  # ranking versions: one per change
+                "ok_deliveries": len(lat), "ok_dropped": store.backlog(ok_id)[1],
+                "ok_p50_s": _pct(lat, 0.5) if lat else float("nan"),
+                "ok_p99_s": _pct(lat, 0.99) if lat else float("nan"),
+                "hooks_rss_mb": [round(rss_before, 1), round(_rss_mb(hooks_pid), 1)]}
+        attempts = {p: store.deliveries(h, 200) for p, h in bad.items()}
+        out["bad"] = {p: {"requests": receivers.count(p),
+                          "outcomes": sorted({e["outcome"] for e in log}),
+                          "max_attempt_ms": max((e["duration_ms"] for e in log), default=0),
+                          "error": log[0]["error"][:60] if log else ""}
+                      for p, log in attempts.items()}
+        return out
+    finally:
+        receivers.close()
+        stack.stop()
+
+
+def _settled(count: Callable[[], int]) -> bool:
     """Tell whether no delivery arrived for a second (the dispatcher caught up)."""
-    n = len(receiver.seen)
+    n = count()
     time.sleep(1.0)
-    return len(receiver.seen) == n
+    return count() == n
+
+
+def lane_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    """Return the hooks lane phase's rows for the report table."""
+    rows = []
+    for window, label in (("good_only", "good receiver only"), ("with_bad", "bad receivers too")):
+        if window in r:
+            w = r[window]
+            rows.append((f"hooks lane, {label}: ack-to-visible p50 / p99; delivery p50 / p99",
+                         f"{w['ack_p50_s'] * 1000:.0f} / {w['ack_p99_s'] * 1000:.0f} ms; "
+                         f"{w['ok_p50_s'] * 1000:.0f} / {w['ok_p99_s'] * 1000:.0f} ms"))
+    return rows

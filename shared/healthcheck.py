@@ -7,6 +7,9 @@ answer a remote-control ping. It is therefore healthy when
 2. it answers a Celery ping sent to its own node name through the broker, or, failing
    that, it committed a recompute within the last --busy-seconds (busy, not stuck).
 
+`python -m shared.healthcheck hooks` checks the hooks worker the same way (its metrics
+serve the webhook metrics; its gevent pool answers a ping even while receivers hang).
+
 Exit status 0 means healthy, 1 unhealthy; one line on stdout says why.
 """
 
@@ -56,8 +59,8 @@ def _ping(settings: Settings, destination: str, timeout: float) -> bool:
 
 
 def check_worker(settings: Settings, destination: str, port: int, timeout: float,
-                 busy_seconds: float) -> tuple[bool, str]:
-    """Check one scoring worker: metrics server up, then ping or recent progress."""
+                 busy_seconds: float, expect: str = "aicity_scoring_") -> tuple[bool, str]:
+    """Check one worker: metrics server up (serving `expect`), then ping or recent progress."""
     last: float | None = None
     if port:
         url = f"http://127.0.0.1:{port}/metrics"
@@ -65,8 +68,8 @@ def check_worker(settings: Settings, destination: str, port: int, timeout: float
             status, text = _get(url, timeout)
         except OSError as exc:
             return False, f"metrics server {url} unreachable: {exc}"
-        if status != 200 or "aicity_scoring_" not in text:
-            return False, f"metrics server {url} answered {status} without scoring metrics"
+        if status != 200 or expect not in text:
+            return False, f"metrics server {url} answered {status} without {expect}* metrics"
         match = _LAST.search(text)
         last = float(match.group(1)) if match else None
     if _ping(settings, destination, timeout):
@@ -81,14 +84,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shared.healthcheck", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
-    w = sub.add_parser("worker", help="check the scoring worker of this container")
-    w.add_argument("--destination", default=f"scoring@{socket.gethostname()}",
-                   help="Celery node name (default: scoring@<hostname>, as docker-compose names it)")
-    w.add_argument("--port", type=int, default=settings.worker_metrics_port,
-                   help="the worker's metrics port (AICITY_WORKER_METRICS_PORT; 0 skips it)")
-    w.add_argument("--timeout", type=float, default=5.0)
-    w.add_argument("--busy-seconds", type=float, default=120.0,
-                   help="a worker that recomputed this recently counts as busy, not stuck")
+    for what, node, port, variable in (
+            ("worker", "scoring", settings.worker_metrics_port, "AICITY_WORKER_METRICS_PORT"),
+            ("hooks", "hooks", settings.hooks_metrics_port, "AICITY_HOOKS_METRICS_PORT")):
+        w = sub.add_parser(what, help=f"check the {node} worker of this container")
+        w.add_argument("--destination", default=f"{node}@{socket.gethostname()}",
+                       help=f"Celery node name (default: {node}@<hostname>, as docker-compose "
+                            "names it)")
+        w.add_argument("--port", type=int, default=port,
+                       help=f"the worker's metrics port ({variable}; 0 skips it)")
+        w.add_argument("--timeout", type=float, default=5.0)
+        if what == "worker":  # a solo pool cannot answer a ping mid-task; greenlets can
+            w.add_argument("--busy-seconds", type=float, default=120.0,
+                           help="a worker that recomputed this recently counts as busy, not stuck")
     h = sub.add_parser("http", help="check that a URL answers 200 (e.g. /readyz)")
     h.add_argument("url")
     h.add_argument("--timeout", type=float, default=3.0)
@@ -96,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.what == "worker":
         ok, why = check_worker(settings, args.destination, args.port, args.timeout,
                                args.busy_seconds)
+    elif args.what == "hooks":  # greenlets answer pings while others wait on receivers
+        ok, why = check_worker(settings, args.destination, args.port, args.timeout, 0.0,
+                               expect="aicity_webhook_")
     else:
         ok, why = check_http(args.url, args.timeout)
     print(("healthy: " if ok else "unhealthy: ") + why)

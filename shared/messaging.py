@@ -12,6 +12,9 @@ from celery.schedules import crontab
 from shared.settings import Settings
 
 QUEUE = "aicity.scoring"
+# Webhook work has its own lane: a queue consumed only by the hooks worker (services/hooks),
+# so a slow or hostile receiver never holds a scoring worker.
+HOOKS_QUEUE = "aicity.hooks"
 RECOMPUTE_CITIES = "aicity.recompute_cities"
 TASK_CHUNK = 100  # cities per recompute message: one message per burst, not per city
 SWEEP = "aicity.sweep"
@@ -19,6 +22,8 @@ DAILY_TICK = "aicity.daily_tick"
 RANK_BANDS = "aicity.rank_bands"  # debounced: shared/handlers/bands.py
 HOOKS_DISPATCH = "aicity.hooks.dispatch"  # debounced: shared/handlers/hooks.py
 HOOKS_DELIVER = "aicity.hooks.deliver"  # one hook's queued deliveries (HTTP happens here)
+HOOKS_SWEEP = "aicity.hooks.sweep"  # due retries, hooks with work and no task, lost dispatches
+HOOK_TASKS = (HOOKS_DISPATCH, HOOKS_DELIVER, HOOKS_SWEEP)
 
 
 def make_celery(settings: Settings, main: str = "aicity") -> Celery:
@@ -30,6 +35,7 @@ def make_celery(settings: Settings, main: str = "aicity") -> Celery:
         worker_prefetch_multiplier=1,
         task_ignore_result=True,
         task_default_queue=QUEUE,
+        task_routes={name: {"queue": HOOKS_QUEUE} for name in HOOK_TASKS},
         task_serializer="json",
         accept_content=["json"],
         broker_transport_options={"visibility_timeout": settings.visibility_timeout_seconds},
@@ -38,6 +44,9 @@ def make_celery(settings: Settings, main: str = "aicity") -> Celery:
         worker_hijack_root_logger=False,
         beat_schedule={
             "sweep-dirty-cities": {"task": SWEEP, "schedule": settings.sweep_interval_seconds},
+            # Expires: with no hooks worker running, stale sweeps are dropped, not replayed.
+            "sweep-hooks": {"task": HOOKS_SWEEP, "schedule": settings.sweep_interval_seconds,
+                            "options": {"expires": 10 * settings.sweep_interval_seconds}},
         },
     )
     if settings.daily_tick:
@@ -48,7 +57,7 @@ def make_celery(settings: Settings, main: str = "aicity") -> Celery:
 
 
 class Publisher:
-    """Send recompute and sweep messages to the scoring workers."""
+    """Send recompute and sweep messages to the scoring workers, hook work to the hooks lane."""
 
     def __init__(self, app: Celery) -> None:
         self.app = app

@@ -70,6 +70,15 @@ class Settings:
     # Quota a scoped feed pays per record (project record or queued event) of each city a
     # dry run touches, or a real batch has judged by the review gate, on top of one per item.
     state_record_cost: float = 0.5
+    # Webhooks run in their own lane (services/hooks, queue aicity.hooks): greenlets of the
+    # hooks worker (gevent pool), its metrics port (0 disables; host: worker_metrics_host),
+    # one attempt's whole-request deadline (connect, headers and body), the most of a
+    # receiver's answer read, and how long one delivery task may send before re-queueing.
+    hooks_concurrency: int = 50
+    hooks_metrics_port: int = 9102
+    hooks_attempt_deadline_seconds: float = 5.0
+    hooks_response_max_bytes: int = 4096
+    hooks_task_budget_seconds: float = 10.0
 
     def redis_dsn(self) -> str:
         """Return redis_url with redis_password filled in (unless the URL carries one)."""

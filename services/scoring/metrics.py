@@ -75,25 +75,12 @@ LAST_RECOMPUTE = Gauge(
     "Unix time of this worker's last committed recompute.",
 )
 
-HOOK_DELIVERIES = Counter(
-    "aicity_webhook_deliveries_total",
-    "Webhook delivery attempts, by outcome (sent, retried, failed, disabled: a 410 answer).",
-    ["outcome"],
-)
-HOOK_LATENCY = Histogram(
-    "aicity_webhook_delivery_latency_seconds",
-    "From the ranking commit to the receiver's 2xx answer (first attempts only).",
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-)
-
 # Labelled series exist at 0 from the start: rate()/increase() then see the first increment
 # and alert rules do not depend on a series appearing.
 for _outcome in ("applied", "superseded"):
     EVENTS_APPLIED.labels(_outcome)
 for _result in ("changed", "unchanged"):
     RECOMPUTES.labels(_result)
-for _outcome in ("sent", "retried", "failed", "disabled"):
-    HOOK_DELIVERIES.labels(_outcome)
 for _task in (RECOMPUTE_CITIES, SWEEP):
     TASK_FAILURES.labels(_task)
     TASK_RETRIES.labels(_task)

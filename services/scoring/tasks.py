@@ -14,8 +14,7 @@ from celery.signals import worker_ready
 from prometheus_client import start_http_server
 
 from services.scoring import metrics as m
-from services.scoring.hooks import register as register_hook_tasks
-from shared.bootstrap import accept_ports, city_store, event_log, history_store
+from shared.bootstrap import WorkerAdapters, accept_ports, city_store, event_log, history_store
 from shared.events import EventCodec
 from shared.events import daily_tick as tick_event
 from shared.handlers import bands as band_handlers
@@ -29,17 +28,13 @@ from shared.messaging import (
     RANK_BANDS,
     RECOMPUTE_CITIES,
     SWEEP,
-    Publisher,
     make_celery,
 )
 from shared.methodology import Methodology, load_methodology
 from shared.settings import Settings
 from shared.store.bands import BandStore
 from shared.store.cities import CityStore
-from shared.store.connection import redis_client
 from shared.store.history import HistoryStore
-from shared.store.hooks import HookStore
-from shared.store.ranking import RankingReader
 from shared.store.review import ReviewStore
 
 log = logging.getLogger("aicity.scoring")
@@ -50,12 +45,8 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class WorkerContext:
-    """Adapters of one worker process, built lazily after fork."""
-
-    def __init__(self, settings: Settings, app: Celery) -> None:
-        self.settings = settings
-        self.app = app
+class WorkerContext(WorkerAdapters):
+    """Adapters of one scoring worker process, built lazily after fork."""
 
     @cached_property
     def methodology(self) -> Methodology:
@@ -64,10 +55,6 @@ class WorkerContext:
     @cached_property
     def codec(self) -> EventCodec:
         return EventCodec(self.methodology)
-
-    @cached_property
-    def client(self) -> redis.Redis:
-        return redis_client(self.settings)
 
     @cached_property
     def store(self) -> CityStore:
@@ -82,20 +69,8 @@ class WorkerContext:
         return BandStore(self.client)
 
     @cached_property
-    def reader(self) -> RankingReader:
-        return RankingReader(self.client)
-
-    @cached_property
-    def hooks(self) -> HookStore:
-        return HookStore(self.client)
-
-    @cached_property
     def review(self) -> ReviewStore:
         return ReviewStore(self.client, self.settings.event_retention_seconds)
-
-    @cached_property
-    def publisher(self) -> Publisher:
-        return Publisher(self.app)
 
     @cached_property
     def ports(self) -> Ports:
@@ -205,10 +180,7 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
         # a slice of 500 cities per sweep; a pass at most once per compact interval
         m.HISTORY_THINNED.inc(ctx.history.compact_step())
         band_handlers.sweep_bands(ctx.bands, ctx.publisher.bands)
-        ctx.publisher.hooks_deliver(ctx.hooks.due_retries(now_ms()))
-        if ctx.hooks.want_dispatch():  # a lost dispatch message costs one sweep interval
-            ctx.publisher.hooks_dispatch()
-        return len(cities)
+        return len(cities)  # webhook retries are swept by the hooks worker (services/hooks)
 
     @app.task(name=RANK_BANDS)
     def rank_bands() -> int:
@@ -219,8 +191,6 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
                                       "cities": report.cities, "written": report.written,
                                       "seconds": round(time.perf_counter() - started, 3)})
         return report.ranking_version
-
-    register_hook_tasks(app, ctx)
 
     @worker_ready.connect(weak=False)
     def on_ready(**_: Any) -> None:

@@ -105,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     host = urlsplit(args.web_url).hostname or "127.0.0.1"  # workers bind run's --host too
     ports = ", ".join(f"http://{host}:{args.metrics_port + n}/metrics"
                       for n in range(args.workers))
+    ports += f"  http://{host}:{args.metrics_port + args.workers}/metrics (hooks)"
     print(
         "\nAI City Index is running\n"
         f"  live ranking   {args.web_url}/\n"

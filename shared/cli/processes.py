@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.messaging import QUEUE
+from shared.messaging import HOOKS_QUEUE, QUEUE
 
 # Commands as argv lists, with {placeholders}; docker-compose.yml runs the same ones
 # (a test checks), with ports and hosts from its own environment.
@@ -17,6 +17,11 @@ SERVICES: dict[str, list[str]] = {
     "worker": ["celery", "-A", "services.scoring.worker", "worker", "--pool", "solo", "-Q", QUEUE,
                "--hostname", "{worker_name}@%h", "--without-gossip", "--without-mingle",
                "--loglevel", "INFO"],
+    # Webhooks in their own lane: many greenlets (AICITY_HOOKS_CONCURRENCY), each attempt
+    # under a whole-request deadline, so a slow receiver holds one greenlet, not scoring.
+    "hooks": ["celery", "-A", "services.hooks.worker", "worker", "--pool", "gevent", "-Q",
+              HOOKS_QUEUE, "--hostname", "{hooks_name}@%h", "--without-gossip",
+              "--without-mingle", "--loglevel", "INFO"],
     "beat": ["celery", "-A", "services.scoring.worker", "beat", "--schedule",
              "{data_dir}/celerybeat-schedule", "--loglevel", "WARNING"],
 }

@@ -2,7 +2,7 @@
 
 Starts redis-server (AOF on, data kept in --data-dir; listening on 127.0.0.1 only, AUTH
 with a password generated at first start into <data-dir>/redis-password, maxmemory from
-AICITY_REDIS_MAXMEMORY), the ingest and web services, scoring workers and beat, then a
+AICITY_REDIS_MAXMEMORY), the ingest and web services, scoring workers, the hooks worker and beat, then a
 bootstrap step that creates an admin feed, loads the reference dataset if the store is
 empty and prints the URLs; with --demo also a simulated contributor (`aicity demo`,
 shared/cli/demo.py) posting revisions through the ingest API. Ctrl-C stops everything.
@@ -50,7 +50,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--redis-url", default=None, help="use this Redis instead of embedding one")
     p.add_argument("--workers", type=int, default=1, help="scoring worker processes")
     p.add_argument("--http-workers", type=int, default=2, help="gunicorn workers per service")
-    p.add_argument("--metrics-port", type=int, default=9101, help="first worker metrics port")
+    p.add_argument("--metrics-port", type=int, default=9101,
+                   help="first worker metrics port (the hooks worker's follows the scoring ones)")
     p.add_argument("--appendfsync", default="everysec", choices=("always", "everysec", "no"))
     p.add_argument("--dataset", type=Path, default=REFERENCE, help="loaded if the store is empty")
     p.add_argument("--no-load", action="store_true", help="do not load the dataset")
@@ -125,6 +126,10 @@ def run(args: argparse.Namespace) -> int:
                           AICITY_WORKER_METRICS_HOST=args.host)
         manager.add_process(f"worker{n}", _python(command("worker", worker_name=f"worker{n}",
                                                           **values)), env=worker_env, cwd=repo)
+    hooks_env = dict(env, AICITY_HOOKS_METRICS_PORT=str(args.metrics_port + args.workers),
+                     AICITY_WORKER_METRICS_HOST=args.host)  # the port after the workers'
+    manager.add_process("hooks", _python(command("hooks", hooks_name="hooks", **values)),
+                        env=hooks_env, cwd=repo)
     manager.add_process("beat", _python(command("beat", **values)), env=env, cwd=repo)
     boot = ["shared.cli.main", "bootstrap", "--ingest-url",
             f"http://{args.host}:{args.ingest_port}", "--web-url",

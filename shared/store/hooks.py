@@ -75,6 +75,13 @@ end
 return touched
 """
 
+# Release a hook's delivery lock only if this task still holds it (its token). KEYS: none;
+# ARGV: 1 lock key, 2 token.
+_UNLOCK = """
+if redis.call('GET', ARGV[1]) == ARGV[2] then return redis.call('DEL', ARGV[1]) end
+return 0
+"""
+
 # Set the dispatch flag if any hook exists: 1 means "send a dispatch message".
 _WANT_DISPATCH = f"""
 if redis.call('HLEN', '{K.HOOKS}') == 0 then return 0 end
@@ -116,6 +123,7 @@ class HookStore:
         self._due = client.register_script(_DUE)
         self._push = client.register_script(_PUSH)
         self._want = client.register_script(_WANT_DISPATCH)
+        self._unlock = client.register_script(_UNLOCK)
 
     def create(self, url: str, on: str, cities: list[str] | None, min_move: float) -> Hook:
         """Store a new hook and return it (with its secret, shown to the operator once)."""
@@ -225,6 +233,38 @@ class HookStore:
         pipe.get(K.hook_dropped(hook_id))
         queued, dropped = pipe.execute()
         return int(queued), int(dropped or 0)
+
+    def lock(self, hook_id: str, ttl_ms: int) -> str | None:
+        """Take the hook's delivery lock for ttl_ms; return its token, or None if held."""
+        token = secrets.token_hex(8)
+        return token if self.client.set(K.hook_lock(hook_id), token, nx=True, px=ttl_ms) else None
+
+    def unlock(self, hook_id: str, token: str) -> None:
+        """Release the hook's delivery lock if `token` still holds it."""
+        self._unlock(args=[K.hook_lock(hook_id), token])
+
+    def queued(self, hook_id: str) -> int:
+        """Return how many deliveries wait on the hook's queue."""
+        return int(self.client.llen(K.hook_queue(hook_id)))
+
+    def idle(self, hook_ids: list[str]) -> list[str]:
+        """Return those of the hooks that no task is delivering right now (no lock)."""
+        if not hook_ids:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for hook_id in hook_ids:
+            pipe.exists(K.hook_lock(hook_id))
+        return [h for h, locked in zip(hook_ids, pipe.execute()) if not locked]
+
+    def waiting(self) -> list[str]:
+        """Return the hooks with deliveries queued and no task delivering them (no lock)."""
+        ids = sorted(self.client.hkeys(K.HOOKS))
+        pipe = self.client.pipeline(transaction=False)
+        for hook_id in ids:
+            pipe.llen(K.hook_queue(hook_id))
+            pipe.exists(K.hook_lock(hook_id))
+        got = pipe.execute()
+        return [h for h, queued, locked in zip(ids, got[::2], got[1::2]) if queued and not locked]
 
     def history_before(self, city: str, ranking_version: int) -> dict[str, Any] | None:
         """Return the city's history entry committed just before ranking_version, if kept."""

@@ -120,6 +120,11 @@ def hook_dropped(hook: str) -> str:
     return f"aicity:hook:dropped:{hook}"
 
 
+def hook_lock(hook: str) -> str:
+    """Return the lock (SET NX PX, a random token) of the one task delivering a hook's queue."""
+    return f"aicity:hook:lock:{hook}"
+
+
 def feed_stats(feed: str, hour: int | str) -> str:
     """Return a feed's outcome counters for one UTC hour (epoch hours; 'all': all time)."""
     return f"aicity:feedstats:{hour}:{feed}"

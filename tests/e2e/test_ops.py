@@ -1,7 +1,8 @@
 """Operations on a running stack: /metrics, a real Prometheus, the Grafana dashboard, health, logs.
 
-One stack (Redis, ingest, web, one scoring worker, beat) serves the whole module; the test
-that stops Redis runs last. Needs Debian's `prometheus` package (`promtool` and the server).
+One stack (Redis, ingest, web, one scoring worker, the hooks worker, beat) serves the whole
+module; the test that stops Redis runs last. Needs Debian's `prometheus` package (`promtool`
+and the server).
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ class Ops:
     def urls(self) -> dict[str, str]:
         port = self.stack.worker_ports["worker1"]
         return {"ingest": f"{self.stack.ingest_url}/metrics", "web": f"{self.stack.web_url}/metrics",
-                "scoring": f"http://127.0.0.1:{port}/metrics"}
+                "scoring": f"http://127.0.0.1:{port}/metrics",
+                "hooks": f"http://127.0.0.1:{self.stack.hooks_ports['hooks']}/metrics"}
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +163,10 @@ EXPECTED = {
                 "aicity_scoring_ack_to_visible_seconds", "aicity_scoring_task_failures_total",
                 "aicity_scoring_task_retries_total", "aicity_scoring_rebuilds_total",
                 "aicity_scoring_swept_cities_total", "aicity_scoring_last_recompute_timestamp_seconds"],
+    # The hooks worker's own server: the webhook metrics moved there from scoring.
+    "hooks": ["aicity_webhook_deliveries_total", "aicity_webhook_delivery_latency_seconds",
+              "aicity_webhook_attempt_duration_seconds", "aicity_webhook_busy_total",
+              "aicity_hooks_task_failures_total"],
 }
 
 
@@ -280,6 +286,7 @@ def prom(ops: Ops, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prom]:
     s = ops.stack
     jobs = {"ingest": [f"127.0.0.1:{s.ingest_port}"], "web": [f"127.0.0.1:{s.web_port}"],
             "scoring": [f"127.0.0.1:{p}" for p in s.worker_ports.values()],
+            "hooks": [f"127.0.0.1:{p}" for p in s.hooks_ports.values()],
             "prometheus": [f"127.0.0.1:{port}"]}
     config = local_config(tmp, jobs)
     assert PROMTOOL is not None and PROMETHEUS is not None
@@ -481,6 +488,13 @@ def test_worker_health_check(ops: Ops) -> None:
     assert busy.returncode == 0 and "busy" in busy.stdout, busy.stdout + busy.stderr
     dead = healthcheck(ops, "worker", "--destination", me, "--port", str(free_port()))
     assert dead.returncode == 1 and "unreachable" in dead.stdout, dead.stdout + dead.stderr
+    hooks_port = str(ops.stack.hooks_ports["hooks"])
+    hooks = healthcheck(ops, "hooks", "--destination", f"hooks@{socket.gethostname()}",
+                        "--port", hooks_port)
+    assert hooks.returncode == 0 and "answered ping" in hooks.stdout, hooks.stdout + hooks.stderr
+    wrong = healthcheck(ops, "hooks", "--destination", f"hooks@{socket.gethostname()}",
+                        "--port", port)  # the scoring worker's metrics are not the hooks'
+    assert wrong.returncode == 1 and "aicity_webhook_" in wrong.stdout, wrong.stdout
     http = healthcheck(ops, "http", f"{ops.stack.ingest_url}/readyz")
     assert http.returncode == 0, http.stdout
 

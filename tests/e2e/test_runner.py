@@ -140,6 +140,8 @@ def test_run_starts_loads_prints_urls_and_stops_cleanly(tmp_path: Path) -> None:
         web = runner.url("web")
         assert f"{web}/" in out and f"{runner.url('ingest')}/v1/events" in out
         assert "admin token" in out and "loaded" in out
+        hooks_port = runner.ports["metrics"] + 1  # the hooks worker's, after the one worker's
+        assert f"{runner.url('metrics').rsplit(':', 1)[0]}:{hooks_port}/metrics (hooks)" in out
         doc = requests.get(f"{web}/api/v1/rankings", timeout=10).json()
         assert len(doc["items"]) == 100 and doc["items"][0]["city_id"] == "singapore"
         assert (data / "appendonly.aof").exists() or (data / "appendonlydir").exists()
@@ -192,12 +194,16 @@ def test_run_starts_loads_prints_urls_and_stops_cleanly(tmp_path: Path) -> None:
         metrics = f"{again.url('metrics')}/metrics"
         assert "aicity_scoring" in requests.get(metrics, timeout=10).text
         assert _port_closed(again.ports["metrics"], "127.0.0.1")  # bound to --host only
+        # The hooks worker (webhooks in their own lane) runs beside them, on --host too.
+        hooks = f"http://127.0.0.2:{again.ports['metrics'] + 1}/metrics"
+        assert "aicity_webhook_deliveries_total" in requests.get(hooks, timeout=10).text
+        assert _port_closed(again.ports["metrics"] + 1, "127.0.0.1")
         listed = aicity("feeds", "list", data_dir=data)
         assert "seoul-open-data\tseoul" in listed.stdout, listed.stderr
     finally:
         code = again.interrupt()
     assert code in (0, 130, -2), again.output()[-2000:]
-    assert all(_port_closed(port, host) for port in again.ports.values()
+    assert all(_port_closed(port, host) for port in [*again.ports.values(), again.ports["metrics"] + 1]
                for host in ("127.0.0.1", "127.0.0.2"))
 
 

@@ -33,9 +33,9 @@ class Pipeline:
         return {"Authorization": f"Bearer {token or self.token}"}
 
     def worker_metric(self, name: str, labels: str = "") -> float:
-        """Sum a metric's samples over every worker's /metrics."""
+        """Sum a metric's samples over every worker's /metrics (scoring and hooks)."""
         total = 0.0
-        for port in self.stack.worker_ports.values():
+        for port in [*self.stack.worker_ports.values(), *self.stack.hooks_ports.values()]:
             text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
             for line in text.splitlines():
                 if line.startswith(name + (("{" + labels) if labels else "")) and not line.startswith("#"):
@@ -44,12 +44,17 @@ class Pipeline:
         return total
 
 
-def run_pipeline(tmp_path: Path, env: dict[str, str] | None = None,
+def run_pipeline(tmp_path: Path, env: dict[str, str] | None = None, hooks: bool = False,
                  **overrides: Any) -> Iterator[Pipeline]:
-    """Real Redis, one real Celery worker and beat (with `env`), the apps built with `overrides`."""
+    """Real Redis, one real Celery worker and beat (with `env`), the apps built with `overrides`;
+    with `hooks`, the hooks worker too."""
     stack = Stack(tmp_path, extra_env=env) if env else Stack(tmp_path)
     stack.redis.start()
+    if hooks:
+        stack.start_hooks(wait=False)
     stack.start_worker("worker1")
+    for name, port in stack.hooks_ports.items():
+        stack.wait_metrics(name, port)
     stack.start_service("beat")
     settings = Settings.from_env(redis_url=stack.redis.url, **overrides)
     try:

@@ -1,5 +1,6 @@
-"""Webhooks on a real Redis and worker, delivered to a real local HTTP receiver that checks
-each signature with its own implementation of the Standard Webhooks spec."""
+"""Webhooks on a real Redis, scoring worker and hooks worker (their own lane), delivered to a
+real local HTTP receiver that checks each signature with its own implementation of the
+Standard Webhooks spec."""
 
 from __future__ import annotations
 
@@ -12,16 +13,18 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from shared.store.feeds import FeedStore
-from tests.integration.conftest import Pipeline
+from shared.store.hooks import HookStore
+from tests.integration.conftest import Pipeline, run_pipeline
 from tests.integration.test_hostile_feeds import inject_undecodable
 from tests.integration.test_pipeline import M, full_city, score_of
 from tests.support.events import indicator
-from tests.support.procs import REPO, wait_for
+from tests.support.procs import REPO, RedisProc, wait_for
 
 pytestmark = pytest.mark.integration
 TOLERANCE_S = 300  # receivers reject timestamps further than this from now (spec advice)
@@ -93,6 +96,12 @@ def receiver() -> Iterator[Receiver]:
     finally:
         r.server.shutdown()
         r.server.server_close()
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path) -> Iterator[Pipeline]:
+    """Real Redis, one scoring worker, the hooks worker and beat; the apps as test clients."""
+    yield from run_pipeline(tmp_path, hooks=True)
 
 
 def cli(p: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
@@ -239,3 +248,29 @@ def test_a_held_jump_fires_held_hooks(pipeline: Pipeline, receiver: Receiver) ->
     assert body["data"]["city_id"] == "alpha" and body["data"]["feed"] == "alpha-feed"
     assert body["data"]["proposed"] == 1 and body["data"]["indicator"] == "infra.gpu_pflops"
     assert body["data"]["current_points"] - body["data"]["proposed_points"] > 40
+
+
+def test_the_delivery_lock_has_one_holder_and_checks_its_token(tmp_path: Path) -> None:
+    """The store's side of 'one task per hook': on a real Redis, without workers."""
+    redis_proc = RedisProc(tmp_path / "redis").start()
+    try:
+        store = HookStore(redis_proc.client())
+        a = store.create("http://127.0.0.1:9/a", "rank_change", None, 0)
+        b = store.create("http://127.0.0.1:9/b", "rank_change", None, 0)
+        store.push([(a.id, {"hook": a.id, "id": "m1", "type": "rank_change", "attempt": 0,
+                            "data": {"city_id": "alpha"}}),
+                    (b.id, {"hook": b.id, "id": "m2", "type": "rank_change", "attempt": 0,
+                            "data": {"city_id": "alpha"}})])
+        token = store.lock(a.id, 60_000)
+        assert token and store.lock(a.id, 60_000) is None  # one holder
+        assert store.idle([a.id, b.id]) == [b.id]
+        assert store.waiting() == [b.id]  # a has work but a task delivering it
+        store.unlock(a.id, "not-the-token")  # someone else's release changes nothing
+        assert store.lock(a.id, 60_000) is None
+        store.unlock(a.id, token)
+        assert sorted(store.waiting()) == sorted([a.id, b.id]) and store.queued(a.id) == 1
+        short = store.lock(b.id, 50)  # a dead worker's lock expires
+        assert short and wait_for(lambda: store.lock(b.id, 60_000), 5, what="lock expired")
+        assert store.delete(a.id) and store.queued(a.id) == 0 and a.id not in store.waiting()
+    finally:
+        redis_proc.kill()

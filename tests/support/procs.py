@@ -127,7 +127,7 @@ class ServiceProc:
 
 
 class Stack:
-    """Redis, ingest, web, scoring workers and beat as real processes on loopback."""
+    """Redis, ingest, web, scoring workers, the hooks worker and beat as real processes on loopback."""
 
     def __init__(self, tmp: Path, appendfsync: str = "everysec", http_workers: int = 2,
                  extra_env: dict[str, str] | None = None):
@@ -139,6 +139,7 @@ class Stack:
         self.extra_env = extra_env or {}
         self.services: dict[str, ServiceProc] = {}
         self.worker_ports: dict[str, int] = {}
+        self.hooks_ports: dict[str, int] = {}  # the hooks workers' metrics ports
 
     @property
     def ingest_url(self) -> str:
@@ -179,24 +180,44 @@ class Stack:
                           self.env(AICITY_WORKER_METRICS_PORT=str(port)), self.tmp / f"{name}.log")
         self.services[name] = svc.start()
         self.worker_ports[name] = port
-        wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/metrics", timeout=1).ok, 60,
-                 what=f"{name} metrics")
+        self.wait_metrics(name, port)
         return svc
 
-    def start(self, workers: int = 1, beat: bool = True) -> Stack:
+    def start_hooks(self, name: str = "hooks", wait: bool = True, **env: str) -> ServiceProc:
+        """Start a hooks worker (webhook lane, gevent pool) with its own metrics port."""
+        port = free_port()
+        svc = ServiceProc(name, command("hooks", hooks_name=name, **self._values()),
+                          self.env(AICITY_HOOKS_METRICS_PORT=str(port), **env),
+                          self.tmp / f"{name}.log")
+        self.services[name] = svc.start()
+        self.hooks_ports[name] = port
+        if wait:
+            self.wait_metrics(name, port)
+        return svc
+
+    def wait_metrics(self, name: str, port: int) -> None:
+        """Wait until a worker's metrics server answers."""
+        wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/metrics", timeout=1).ok, 60,
+                 what=f"{name} metrics")
+
+    def start(self, workers: int = 1, beat: bool = True, hooks: bool = True) -> Stack:
         """Start every process and wait until ready; on failure stop what did start."""
         try:
-            return self._start(workers, beat)
+            return self._start(workers, beat, hooks)
         except BaseException:
             self.stop()
             raise
 
-    def _start(self, workers: int, beat: bool) -> Stack:
+    def _start(self, workers: int, beat: bool, hooks: bool) -> Stack:
         self.redis.start()
         self.start_service("ingest")
         self.start_service("web")
+        if hooks:  # started first, waited for with the HTTP services
+            self.start_hooks(wait=False)
         for n in range(1, workers + 1):
             self.start_worker(f"worker{n}")
+        for name, port in self.hooks_ports.items():
+            self.wait_metrics(name, port)
         if beat:
             self.start_service("beat")
         for url in (self.ingest_url, self.web_url):

@@ -19,7 +19,7 @@ PROMTOOL = shutil.which("promtool")
 # failures, no workers, Redis down or AOF failing, ingest p99 latency high).
 REQUIRED = {"AICityRankingStale", "AICityBacklogGrowing", "AICityRejectRatioHigh",
             "AICityRecomputeFailures", "AICityNoScoringWorkers", "AICityRedisDown",
-            "AICityRedisAOFFailing", "AICityIngestLatencyHigh"}
+            "AICityRedisAOFFailing", "AICityIngestLatencyHigh", "AICityNoHooksWorker"}
 
 needs_promtool = pytest.mark.skipif(
     PROMTOOL is None, reason="promtool missing: install Debian's prometheus package "
@@ -90,6 +90,7 @@ def test_config_scrapes_every_compose_service_on_its_port() -> None:
         "web": compose["web"]["command"][compose["web"]["command"].index("--bind") + 1]
         .rsplit(":", 1)[1],
         "scoring": compose["scoring"]["environment"]["AICITY_WORKER_METRICS_PORT"],
+        "hooks": compose["hooks"]["environment"]["AICITY_HOOKS_METRICS_PORT"],
     }
     jobs = {c["job_name"]: c for c in cfg["scrape_configs"]}
     for job, port in ports.items():

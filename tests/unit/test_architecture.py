@@ -180,3 +180,25 @@ def test_the_service_scan_sees_every_kind_of_import(tmp_path: Path) -> None:
         "services/web/app.py:2: services.web imports services.ingest.api",
         "services/web/app.py:3: services.web imports services.scoring",
     ]
+
+
+# ------------------------------------------------------------------ webhooks in their own lane
+
+HTTP_CLIENTS = ("requests", "urllib3", "http.client", "urllib.request", "httpx", "aiohttp")
+
+
+def test_the_hooks_worker_is_a_service_the_scan_covers() -> None:
+    hooks = SERVICES / "hooks"
+    assert {"worker.py", "tasks.py", "metrics.py"} <= {p.name for p in hooks.glob("*.py")}
+    imported = {name for path in hooks.rglob("*.py") for _, name in imported_modules(path, ROOT)}
+    assert not [n for n in imported if is_within(n, "services") and not is_within(n, "services.hooks")]
+
+
+@pytest.mark.parametrize("service", ["ingest", "scoring", "web"])
+def test_only_the_hooks_worker_calls_out_over_http(service: str) -> None:
+    """A receiver's slowness can only reach the process that talks to it: no other service
+    imports an HTTP client (scoring, ingest and web never wait on a receiver)."""
+    for path in sorted((SERVICES / service).rglob("*.py")):
+        for line, name in imported_modules(path, ROOT):
+            assert not any(is_within(name, c) for c in HTTP_CLIENTS), (
+                f"{path.relative_to(ROOT)}:{line} imports {name}")

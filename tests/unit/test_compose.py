@@ -15,7 +15,7 @@ from shared.cli.processes import SERVICES
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
 # compose service -> local runner process
-PAIRS = {"ingest": "ingest", "web": "web", "scoring": "worker", "beat": "beat"}
+PAIRS = {"ingest": "ingest", "web": "web", "scoring": "worker", "hooks": "hooks", "beat": "beat"}
 
 
 def _shape(argv: list[str]) -> list[str]:
@@ -69,6 +69,19 @@ def test_compose_redis_requires_a_password_and_bounds_memory() -> None:
         assert env["AICITY_REDIS_PASSWORD"].startswith("${AICITY_REDIS_PASSWORD:?"), name
     # Prometheus scrapes the worker from another container: its metrics server listens wide.
     assert doc["services"]["scoring"]["environment"]["AICITY_WORKER_METRICS_HOST"] == "0.0.0.0"
+    assert doc["services"]["hooks"]["environment"]["AICITY_WORKER_METRICS_HOST"] == "0.0.0.0"
+
+
+def test_compose_runs_webhooks_in_their_own_lane() -> None:
+    """The hooks worker consumes only the hooks queue, on gevent; scoring only its own."""
+    doc = yaml.safe_load(COMPOSE.read_text())["services"]
+    hooks, scoring = doc["hooks"], doc["scoring"]
+    assert _after(hooks["command"], "-Q") == "aicity.hooks"
+    assert _after(hooks["command"], "--pool") == "gevent"
+    assert _after(scoring["command"], "-Q") == "aicity.scoring"
+    assert hooks["stop_grace_period"]
+    assert "healthcheck" in " ".join(hooks["healthcheck"]["test"]) and \
+        "hooks" in hooks["healthcheck"]["test"]
 
 
 def _compose_config(password: str | None) -> subprocess.CompletedProcess[str]:

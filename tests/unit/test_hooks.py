@@ -1,8 +1,30 @@
-"""Webhook handlers, pure parts: the signature, filters, drivers and backoff."""
+"""Webhook handlers, pure parts: the signature, filters, drivers and backoff; each attempt's
+deadline, answer cap and redirect rule; one delivery task's budget, lock and hook checks
+(a fake store, a fake post and a fake clock: no sockets)."""
 
 from __future__ import annotations
 
-from shared.handlers.hooks import MAX_ATTEMPTS, backoff_ms, drivers, matches, sign
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from shared.handlers.hooks import (
+    MAX_ATTEMPTS,
+    Deadline,
+    DeadlineExceeded,
+    DeliveryLimits,
+    Reply,
+    ResponseTooLarge,
+    backoff_ms,
+    deliver,
+    drivers,
+    matches,
+    outcome_of,
+    read_capped,
+    sign,
+)
 from shared.store.hooks import Hook
 
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks test vector
@@ -48,3 +70,267 @@ def test_backoff_is_exponential_and_short() -> None:
     waits = [backoff_ms(a) for a in range(1, MAX_ATTEMPTS)]
     assert waits == [1000, 2000, 4000, 8000, 16000]
     assert sum(waits) < 60_000  # far below the broker's visibility timeout; never an ETA
+
+
+# ------------------------------------------------------------------ one attempt's bounds
+
+class Clock:
+    """A fake clock: seconds for deadlines, milliseconds for deliveries; moved by hand."""
+
+    def __init__(self) -> None:
+        self.ms = 1_700_000_000_000
+
+    def seconds(self) -> float:
+        return self.ms / 1000
+
+    def now_ms(self) -> int:
+        return self.ms
+
+
+def trickle(clock: Clock, n: int, size: int = 1, every_ms: int = 1000) -> Iterator[bytes]:
+    """An answer arriving `size` bytes every `every_ms`, n times (the clock moves with it)."""
+    for _ in range(n):
+        clock.ms += every_ms
+        yield b"x" * size
+
+
+def test_an_answer_within_the_cap_and_deadline_is_read_whole() -> None:
+    clock = Clock()
+    got = read_capped(trickle(clock, 4, size=1024, every_ms=10), 4096, Deadline(5, clock.seconds))
+    assert got == 4096
+
+
+def test_a_trickled_answer_stops_at_the_whole_request_deadline() -> None:
+    """One byte a second never trips a per-read timeout; the whole-request deadline trips."""
+    clock = Clock()
+    chunks = trickle(clock, 3600)
+    with pytest.raises(DeadlineExceeded, match="within 5 s"):
+        read_capped(chunks, 4096, Deadline(5, clock.seconds))
+    assert len(list(chunks)) == 3600 - 5  # stopped after the deadline's worth, not the hour
+
+
+def test_a_huge_answer_is_not_read_past_the_cap() -> None:
+    clock = Clock()
+    read: list[int] = []
+
+    def huge() -> Iterator[bytes]:
+        for _ in range(300 * 1024):  # 300 MB in 1 KB chunks
+            read.append(1)
+            yield b"x" * 1024
+
+    with pytest.raises(ResponseTooLarge, match="4096-byte cap"):
+        read_capped(huge(), 4096, Deadline(5, clock.seconds))
+    assert len(read) == 5  # 5 KB read of 300 MB
+    with pytest.raises(ResponseTooLarge, match="314572800 bytes"):
+        read_capped(huge(), 4096, Deadline(5, clock.seconds), declared="314572800")
+    assert len(read) == 5  # a declared length over the cap: nothing read at all
+    assert read_capped(iter([b"ok"]), 4096, Deadline(5, clock.seconds), declared="2") == 2
+
+
+def test_the_deadline_counts_from_its_start() -> None:
+    clock = Clock()
+    deadline = Deadline(5, clock.seconds)
+    clock.ms += 3000
+    assert deadline.remaining() == pytest.approx(2.0)
+    deadline.check()
+    clock.ms += 2000
+    assert deadline.remaining() == 0.0
+    with pytest.raises(DeadlineExceeded):
+        deadline.check()
+
+
+@pytest.mark.parametrize(("status", "attempt", "outcome"), [
+    (200, 1, "sent"), (204, 6, "sent"), (410, 1, "disabled"),
+    (301, 1, "failed"), (302, 1, "failed"), (307, 1, "failed"), (308, 1, "failed"),
+    (400, 1, "failed"), (404, 1, "failed"),
+    (None, 1, "retry"), (500, 1, "retry"), (503, 5, "retry"), (429, 2, "retry"),
+    (None, MAX_ATTEMPTS, "failed"), (500, MAX_ATTEMPTS, "failed"),
+])
+def test_what_an_answer_means(status: int | None, attempt: int, outcome: str) -> None:
+    assert outcome_of(status, attempt) == outcome
+
+
+# ------------------------------------------------------------------ one delivery task
+
+class FakeHooks:
+    """The delivery side of the hook store, in memory."""
+
+    def __init__(self, hook: Hook, items: int) -> None:
+        self.hooks: dict[str, Hook] = {hook.id: hook}
+        self.queue = [{"hook": hook.id, "id": f"msg_{n}", "type": "rank_change", "attempt": 0,
+                       "data": {"city_id": "alpha", "committed_ms": 0}} for n in range(items)]
+        self.log: list[dict[str, Any]] = []
+        self.retries: list[tuple[dict[str, Any], int]] = []
+        self.lock_token: str | None = None
+
+    def get(self, hook_id: str) -> Hook | None:
+        return self.hooks.get(hook_id)
+
+    def pop(self, hook_id: str) -> dict[str, Any] | None:
+        return self.queue.pop(0) if self.queue and hook_id in self.hooks else None
+
+    def record(self, hook_id: str, entry: dict[str, Any]) -> None:
+        self.log.append(entry)
+
+    def schedule_retry(self, item: dict[str, Any], due_ms: int) -> None:
+        self.retries.append((item, due_ms))
+
+    def disable(self, hook_id: str, reason: str) -> None:
+        self.hooks[hook_id] = replace(self.hooks[hook_id], enabled=False, disabled_reason=reason)
+        self.queue.clear()
+
+    def delete(self, hook_id: str) -> None:
+        self.hooks.pop(hook_id, None)
+        self.queue.clear()
+
+    def lock(self, hook_id: str, ttl_ms: int) -> str | None:
+        if self.lock_token is not None:
+            return None
+        self.lock_token = "t"
+        return "t"
+
+    def unlock(self, hook_id: str, token: str) -> None:
+        if self.lock_token == token:
+            self.lock_token = None
+
+    def queued(self, hook_id: str) -> int:
+        return len(self.queue)
+
+
+HOOK = Hook("hk_1", "http://receiver/hook", "rank_change", None, 0, VECTOR_SECRET)
+LIMITS = DeliveryLimits(attempt_deadline_ms=5000, task_budget_ms=10_000)
+
+
+def hanging(clock: Clock, calls: list[float]) -> Any:
+    """A post to a receiver that never answers: it uses its whole deadline, then raises."""
+    def post(url: str, headers: dict[str, str], body: str, deadline_s: float) -> Reply:
+        calls.append(deadline_s)
+        clock.ms += int(deadline_s * 1000)
+        raise DeadlineExceeded(f"no complete answer within {deadline_s:g} s")
+    return post
+
+
+def test_a_hanging_receiver_costs_one_task_its_budget_and_nothing_more() -> None:
+    clock, calls = Clock(), []
+    store = FakeHooks(HOOK, items=10)
+    start = clock.ms
+    report = deliver(store, HOOK.id, hanging(clock, calls), clock.now_ms, LIMITS)
+    assert calls == [5.0, 5.0]  # two attempts of 5 s fit the 10 s budget; a third would not
+    assert clock.ms - start <= LIMITS.task_budget_ms
+    assert [a.outcome for a in report.attempts] == ["retry", "retry"]
+    assert report.more and not report.busy  # 8 left: the task queues itself again
+    assert [e["error"] for e in store.log] == ["DeadlineExceeded: no complete answer within 5 s"] * 2
+    # each retried 1 s after its attempt ended (backoff), never held by the task
+    assert [(i["id"], i["attempt"], due - start) for i, due in store.retries] == [
+        ("msg_0", 1, 6000), ("msg_1", 1, 11_000)]
+    assert store.lock_token is None  # released
+
+
+def test_a_budget_shorter_than_a_deadline_still_makes_one_attempt() -> None:
+    clock, calls = Clock(), []
+    store = FakeHooks(HOOK, items=3)
+    report = deliver(store, HOOK.id, hanging(clock, calls), clock.now_ms,
+                     DeliveryLimits(attempt_deadline_ms=5000, task_budget_ms=1000))
+    assert len(calls) == 1 and report.more
+
+
+def test_good_receivers_are_sent_many_per_task() -> None:
+    clock = Clock()
+    store = FakeHooks(HOOK, items=150)
+    sent: list[dict[str, str]] = []
+
+    def post(url: str, headers: dict[str, str], body: str, deadline_s: float) -> Reply:
+        sent.append(headers)
+        clock.ms += 5
+        return Reply(204)
+
+    report = deliver(store, HOOK.id, post, clock.now_ms, LIMITS)
+    assert len(sent) == LIMITS.max_attempts and report.more
+    assert {a.outcome for a in report.attempts} == {"sent"}
+    assert all(h["webhook-signature"].startswith("v1,") for h in sent)
+
+
+def test_a_redirect_is_not_followed_and_is_final() -> None:
+    clock = Clock()
+    store = FakeHooks(HOOK, items=1)
+    urls: list[str] = []
+
+    def post(url: str, headers: dict[str, str], body: str, deadline_s: float) -> Reply:
+        urls.append(url)
+        return Reply(302, "http://elsewhere/")
+
+    report = deliver(store, HOOK.id, post, clock.now_ms, LIMITS)
+    assert urls == [HOOK.url]
+    assert [a.outcome for a in report.attempts] == ["failed"] and store.retries == []
+    assert store.log[0]["status"] == 302
+    assert store.log[0]["error"] == "redirect to http://elsewhere/ not followed"
+
+
+def test_an_answer_over_the_cap_is_retried_with_its_error() -> None:
+    clock = Clock()
+    store = FakeHooks(HOOK, items=1)
+
+    def post(url: str, headers: dict[str, str], body: str, deadline_s: float) -> Reply:
+        raise ResponseTooLarge("answer over the 4096-byte cap: not read further")
+
+    report = deliver(store, HOOK.id, post, clock.now_ms, LIMITS)
+    assert [a.outcome for a in report.attempts] == ["retry"] and len(store.retries) == 1
+    assert store.log[0]["error"].startswith("ResponseTooLarge: answer over the 4096-byte cap")
+
+
+def test_one_task_per_hook_at_a_time() -> None:
+    clock = Clock()
+    store = FakeHooks(HOOK, items=5)
+    store.lock_token = "someone else"
+    report = deliver(store, HOOK.id, hanging(clock, []), clock.now_ms, LIMITS)
+    assert report.busy and report.attempts == [] and len(store.queue) == 5
+    assert store.lock_token == "someone else"  # not ours to release
+
+
+def test_deleting_the_hook_during_an_attempt_stops_it_and_records_nothing() -> None:
+    clock = Clock()
+    store = FakeHooks(HOOK, items=5)
+    calls: list[str] = []
+
+    def post(url: str, headers: dict[str, str], body: str, deadline_s: float) -> Reply:
+        calls.append(url)
+        store.delete(HOOK.id)  # the operator runs `aicity hooks delete` meanwhile
+        clock.ms += 5000
+        raise DeadlineExceeded("no complete answer within 5 s")
+
+    report = deliver(store, HOOK.id, post, clock.now_ms, LIMITS)
+    assert len(calls) == 1 and [a.outcome for a in report.attempts] == ["abandoned"]
+    assert store.log == [] and store.retries == [] and not report.more
+
+
+def test_a_deleted_or_disabled_hook_gets_no_attempt() -> None:
+    clock = Clock()
+    for hook in (replace(HOOK, enabled=False), None):
+        store = FakeHooks(HOOK, items=3)
+        if hook is None:
+            store.hooks.clear()
+        else:
+            store.hooks[HOOK.id] = hook
+        calls: list[float] = []
+        report = deliver(store, HOOK.id, hanging(clock, calls), clock.now_ms, LIMITS)
+        assert calls == [] and report.attempts == [] and not report.more
+
+
+def test_a_410_disables_the_hook_and_stops() -> None:
+    clock = Clock()
+    store = FakeHooks(HOOK, items=3)
+    report = deliver(store, HOOK.id, lambda *a: Reply(410), clock.now_ms, LIMITS)
+    assert [a.outcome for a in report.attempts] == ["disabled"]
+    assert not store.hooks[HOOK.id].enabled and not report.more
+
+
+def test_hook_tasks_are_routed_to_their_own_queue() -> None:
+    from shared.messaging import HOOK_TASKS, HOOKS_QUEUE, QUEUE, RECOMPUTE_CITIES, make_celery
+    from shared.settings import Settings
+
+    app = make_celery(Settings())
+    route = app.amqp.router.route
+    assert {route({}, name)["queue"].name for name in HOOK_TASKS} == {HOOKS_QUEUE}
+    assert route({}, RECOMPUTE_CITIES)["queue"].name == QUEUE != HOOKS_QUEUE
+    sweep = app.conf.beat_schedule["sweep-hooks"]
+    assert sweep["options"]["expires"] > 0  # no hooks worker: stale sweeps are dropped
