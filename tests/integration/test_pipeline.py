@@ -169,13 +169,17 @@ def test_only_an_admin_feed_creates_a_city(pipeline: Pipeline) -> None:
     assert "'new-town' does not exist" in error and "admin feed" in error
     assert EventLog(p.redis.client()).length() == log_len
     assert not CityStore(p.redis.client()).known("new-town")
-    # The same feed may update the profile of its existing city.
+    # The same feed may refine its existing city's place within the tolerance (0.01 degrees);
+    # its population, like its name and place, is identity: admin-only (issue 18).
+    resp = p.ingest.post("/v1/events", json=city("old-town", lat=37.505), headers=p.auth(token))
+    assert resp.status_code == 202 and resp.get_json()["accepted"] == 1
     resp = p.ingest.post("/v1/events", json=city("old-town", population=2_000_000),
                          headers=p.auth(token))
-    assert resp.status_code == 202 and resp.get_json()["accepted"] == 1
+    assert resp.status_code == 403
+    assert "change its population" in json.dumps(resp.get_json()["results"][0]["errors"])
     # Once an admin feed has created it, the scoped feed may write it.
     assert p.ingest.post("/v1/events", json=city("new-town"), headers=p.auth()).status_code == 202
-    resp = p.ingest.post("/v1/events", json=city("new-town", population=3), headers=p.auth(token))
+    resp = p.ingest.post("/v1/events", json=city("new-town", lon=127.004), headers=p.auth(token))
     assert resp.status_code == 202 and resp.get_json()["accepted"] == 1
 
 
