@@ -20,7 +20,7 @@ from shared.methodology import Methodology, load_methodology
 from shared.ops import redis_readiness
 from shared.settings import Settings
 from shared.store.bands import BandStore
-from shared.store.connection import redis_client
+from shared.store.connection import bounded_redis_client, redis_client
 from shared.store.health import MemoryProbe
 from shared.store.ranking import IndexMeta, RankingReader
 
@@ -43,7 +43,7 @@ class WebContext:
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self.client = _bounded(self.settings)
+        self.client = bounded_redis_client(self.settings, REDIS_CONNECTIONS, timeout=5)
         self.methodology = load_methodology(self.settings.methodology)
         self.reader = RankingReader(self.client)
         self.timeline = Timeline(history_store(self.client, self.settings), self.methodology,
@@ -149,13 +149,3 @@ class WebContext:
         """
         return redis_readiness(self.client, self.methodology.version, self.memory,
                                self.settings.redis_memory_high_ratio, refuse_when_full=False)
-
-
-def _bounded(settings: Settings) -> redis.Redis:
-    """Return a client like redis_client(settings) whose pool holds at most
-    REDIS_CONNECTIONS, waiting (up to 5 s) for a free one rather than opening more."""
-    pool = redis.BlockingConnectionPool.from_url(
-        settings.redis_dsn(), max_connections=REDIS_CONNECTIONS, timeout=5,
-        decode_responses=True, socket_connect_timeout=2, socket_timeout=10,
-        health_check_interval=30)
-    return redis.Redis(connection_pool=pool)
