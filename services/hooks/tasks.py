@@ -19,7 +19,7 @@ from prometheus_client import start_http_server
 
 from services.hooks import metrics as m
 from services.hooks.sender import Sender
-from shared.bootstrap import WorkerAdapters, delivery_limits
+from shared.bootstrap import Worker, delivery_limits
 from shared.handlers import hooks as handlers
 from shared.logs import configure_logging
 from shared.messaging import HOOKS_DELIVER, HOOKS_DISPATCH, HOOKS_SWEEP, make_celery
@@ -33,7 +33,7 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class HooksContext(WorkerAdapters):
+class HooksContext(Worker):
     """Adapters of the hooks worker, built on first use."""
 
     @cached_property

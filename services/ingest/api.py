@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from services.ingest import metrics as m
-from services.ingest.context import IngestContext
 from services.ingest.parsing import BodyError, parse_body, read_body
+from shared.bootstrap import Ingest
 from shared.handlers.accept import Submission, Throttled, accept
 from shared.handlers.budget import Meter
 from shared.handlers.feed_report import feed_report
@@ -21,8 +21,8 @@ bp = Blueprint("ingest", __name__)
 log = logging.getLogger("aicity.ingest")
 
 
-def _ctx() -> IngestContext:
-    ctx: IngestContext = current_app.extensions["aicity"]
+def _ctx() -> Ingest:
+    ctx: Ingest = current_app.extensions["aicity"]
     return ctx
 
 
@@ -37,7 +37,7 @@ def _throttled(exc: Throttled) -> tuple[Response, int]:
     return resp, status
 
 
-def _authenticate(ctx: IngestContext) -> Feed | None:
+def _authenticate(ctx: Ingest) -> Feed | None:
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else ""
     return ctx.feeds.authenticate(token) if token else None
@@ -109,7 +109,7 @@ def post_events() -> tuple[Response, int] | Response:
     return jsonify(body_out), result.http_status
 
 
-def _dry_body(ctx: IngestContext, result: Submission) -> dict[str, object]:
+def _dry_body(ctx: Ingest, result: Submission) -> dict[str, object]:
     body: dict[str, object] = {
         "dry_run": True, "accepted": result.counts["accepted"],
         "duplicates": result.counts["duplicate"], "rejected": result.counts["rejected"],

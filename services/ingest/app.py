@@ -7,8 +7,8 @@ from werkzeug.exceptions import HTTPException
 
 from services.ingest import api
 from services.ingest import metrics as m
-from services.ingest.context import IngestContext
 from services.ingest.openapi import openapi_blueprint
+from shared.bootstrap import Ingest
 from shared.logs import configure_logging
 from shared.ops import (
     FastJSONProvider,
@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.json = FastJSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.ingest_max_body_bytes
-    ctx = IngestContext(settings)
+    ctx = Ingest(settings)
     app.extensions["aicity"] = ctx
     app.register_blueprint(api.bp)
     app.register_blueprint(ops_blueprint(ctx.ready, metrics_registry))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Any
 
 import redis
@@ -14,14 +13,13 @@ from celery.signals import worker_ready
 from prometheus_client import start_http_server
 
 from services.scoring import metrics as m
-from shared.bootstrap import WorkerAdapters, accept_ports, city_store, event_log, history_store
-from shared.events import EventCodec
+from shared.bootstrap import Worker
 from shared.events import daily_tick as tick_event
 from shared.handlers import bands as band_handlers
 from shared.handlers import hooks as hook_handlers
 from shared.handlers import recompute as handlers
 from shared.handlers import review as review_handlers
-from shared.handlers.accept import SYSTEM_FEED, Ports, accept
+from shared.handlers.accept import SYSTEM_FEED, accept
 from shared.logs import configure_logging
 from shared.messaging import (
     DAILY_TICK,
@@ -30,12 +28,7 @@ from shared.messaging import (
     SWEEP,
     make_celery,
 )
-from shared.methodology import Methodology, load_methodology
 from shared.settings import Settings
-from shared.store.bands import BandStore
-from shared.store.cities import CityStore
-from shared.store.history import HistoryStore
-from shared.store.review import ReviewStore
 
 log = logging.getLogger("aicity.scoring")
 
@@ -43,39 +36,6 @@ log = logging.getLogger("aicity.scoring")
 def now_ms() -> int:
     """Return the wall clock in milliseconds (bookkeeping only; scores never see it)."""
     return time.time_ns() // 1_000_000
-
-
-class WorkerContext(WorkerAdapters):
-    """Adapters of one scoring worker process, built lazily after fork."""
-
-    @cached_property
-    def methodology(self) -> Methodology:
-        return load_methodology(self.settings.methodology)
-
-    @cached_property
-    def codec(self) -> EventCodec:
-        return EventCodec(self.methodology)
-
-    @cached_property
-    def store(self) -> CityStore:
-        return city_store(self.client, self.settings)
-
-    @cached_property
-    def history(self) -> HistoryStore:
-        return history_store(self.client, self.settings)
-
-    @cached_property
-    def bands(self) -> BandStore:
-        return BandStore(self.client)
-
-    @cached_property
-    def review(self) -> ReviewStore:
-        return ReviewStore(self.client, self.settings.event_retention_seconds)
-
-    @cached_property
-    def ports(self) -> Ports:
-        return accept_ports(self.settings, self.codec, event_log(self.client, self.settings),
-                            self.publisher)
 
 
 class ScoringTask(Task):  # type: ignore[misc]
@@ -96,7 +56,7 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
     settings = settings or Settings.from_env()
     app = make_celery(settings, main="aicity-scoring")
     app.Task = ScoringTask
-    ctx = WorkerContext(settings, app)
+    ctx = Worker(settings, app)
 
     def record(report: handlers.RecomputeReport, seconds: float) -> None:
         city = report.city_id
