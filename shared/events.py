@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -242,15 +243,6 @@ def _field_messages(exc: ValidationError) -> dict[str, Any]:
     return {exc.field_name: exc.messages}
 
 
-_DATA_CLASSES: dict[str, type[EventData]] = {
-    CITY_UPSERTED: CityUpserted,
-    INDICATOR_OBSERVED: IndicatorObserved,
-    PROJECT_UPSERTED: ProjectUpserted,
-    PROJECT_REMOVED: ProjectRemoved,
-    INDEX_TICKED: IndexTicked,
-}
-
-
 class EventCodec:
     """Validate raw JSON events into Event objects and dump them back, for one methodology."""
 
@@ -258,12 +250,7 @@ class EventCodec:
         self.methodology = methodology
         self._envelope = EnvelopeSchema()
         self._data: dict[str, Schema] = {
-            CITY_UPSERTED: CityUpsertedSchema(),
-            INDICATOR_OBSERVED: _indicator_schema(methodology)(),
-            PROJECT_UPSERTED: _project_schema(methodology)(),
-            PROJECT_REMOVED: ProjectRemovedSchema(),
-            INDEX_TICKED: IndexTickedSchema(),
-        }
+            name: kind.schema(methodology)() for name, kind in EVENT_KINDS.items()}
 
     def data_schemas(self) -> dict[str, Schema]:
         """Return the schema of each event type's `data` (the ones load() validates with)."""
@@ -295,7 +282,7 @@ class EventCodec:
         if errors or env is None or data is None:
             raise ValidationError(errors)
         kind = env["type"]  # validated: one of EVENT_TYPES
-        payload = _DATA_CLASSES[kind](**data)
+        payload = EVENT_KINDS[kind].data(**data)
         return Event(
             event_id=env["event_id"].lower(), type=kind, city_id=env["city_id"],
             occurred_at=env["occurred_at"], data=payload,
@@ -333,7 +320,7 @@ class EventCodec:
         payloads: list[Any] = [None] * len(raws)
         for kind, indexes in by_type.items():
             loaded = self._data[kind].load([envs[n]["data"] for n in indexes], many=True)
-            cls = _DATA_CLASSES[kind]
+            cls = EVENT_KINDS[kind].data
             for n, data in zip(indexes, loaded):
                 payloads[n] = cls(**data)
         return [
@@ -379,24 +366,68 @@ def dump_event(event: Event) -> dict[str, Any]:
     return out
 
 
+def _decode_indicator(d: dict[str, Any]) -> IndicatorObserved:
+    return IndicatorObserved(d["indicator"], float(d["value"]))
+
+
+def _decode_project(d: dict[str, Any]) -> ProjectUpserted:
+    deployed = d.get("deployed_at")
+    return ProjectUpserted(
+        d["project_id"], d["name"], d["organization"], d["sector"], d["owner"], d["stage"],
+        date.fromisoformat(d["started_at"]),
+        None if deployed is None else date.fromisoformat(deployed),
+    )
+
+
+def _decode_city(d: dict[str, Any]) -> CityUpserted:
+    return CityUpserted(d["name"], d["country"], d["region"], int(d["population"]),
+                        float(d["lat"]), float(d["lon"]))
+
+
+@dataclass(frozen=True)
+class EventKind:
+    """Everything the contract says about one event type, in one place.
+
+    A new event type is one entry here (with its data class, schema and decoder above),
+    its rule in shared/state.py (how it folds into a city's state), where it is kept in that
+    state for the append step (shared/store/events_log.py) and its section in docs/api.md.
+    """
+
+    name: str
+    data: type[EventData]
+    schema: Callable[[Methodology], type[Schema]]  # validates `data` under a methodology
+    decode: Callable[[dict[str, Any]], EventData]  # the canonical stored form, unvalidated
+    moves_score: bool  # can change a city's score (the review gate judges these)
+
+    @property
+    def component(self) -> str:
+        """Return the OpenAPI component name of the data schema (the data class's name)."""
+        return self.data.__name__
+
+
+def _fixed(schema: type[Schema]) -> Callable[[Methodology], type[Schema]]:
+    return lambda methodology: schema
+
+
+EVENT_KINDS: dict[str, EventKind] = {kind.name: kind for kind in (
+    EventKind(CITY_UPSERTED, CityUpserted, _fixed(CityUpsertedSchema), _decode_city, False),
+    EventKind(INDICATOR_OBSERVED, IndicatorObserved, _indicator_schema, _decode_indicator,
+              True),
+    EventKind(PROJECT_UPSERTED, ProjectUpserted, _project_schema, _decode_project, True),
+    EventKind(PROJECT_REMOVED, ProjectRemoved, _fixed(ProjectRemovedSchema),
+              lambda d: ProjectRemoved(d["project_id"]), True),
+    EventKind(INDEX_TICKED, IndexTicked, _fixed(IndexTickedSchema),
+              lambda d: IndexTicked(date.fromisoformat(d["date"])), False),
+)}
+assert tuple(EVENT_KINDS) == EVENT_TYPES
+SCORE_MOVING = frozenset(name for name, kind in EVENT_KINDS.items() if kind.moves_score)
+
+
 def _decode_data(kind: str, d: dict[str, Any]) -> EventData:
-    if kind == INDICATOR_OBSERVED:
-        return IndicatorObserved(d["indicator"], float(d["value"]))
-    if kind == PROJECT_UPSERTED:
-        deployed = d.get("deployed_at")
-        return ProjectUpserted(
-            d["project_id"], d["name"], d["organization"], d["sector"], d["owner"], d["stage"],
-            date.fromisoformat(d["started_at"]),
-            None if deployed is None else date.fromisoformat(deployed),
-        )
-    if kind == CITY_UPSERTED:
-        return CityUpserted(d["name"], d["country"], d["region"], int(d["population"]),
-                            float(d["lat"]), float(d["lon"]))
-    if kind == PROJECT_REMOVED:
-        return ProjectRemoved(d["project_id"])
-    if kind == INDEX_TICKED:
-        return IndexTicked(date.fromisoformat(d["date"]))
-    raise ValueError(f"unknown event type {kind!r}")
+    found = EVENT_KINDS.get(kind)
+    if found is None:
+        raise ValueError(f"unknown event type {kind!r}")
+    return found.decode(d)
 
 
 def decode_event(stored: str | bytes | dict[str, Any]) -> Event:
@@ -432,8 +463,11 @@ __all__ = [
     "PROJECT_UPSERTED",
     "CityUpserted",
     "Event",
+    "EVENT_KINDS",
+    "SCORE_MOVING",
     "EventCodec",
     "EventData",
+    "EventKind",
     "IndexTicked",
     "IndicatorObserved",
     "ProjectRemoved",

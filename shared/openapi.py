@@ -18,24 +18,16 @@ from shared.event_fields import FiniteNumber, IsoDate, OffsetDateTime, StrictInt
 from shared.events import (
     CITY_UPSERTED,
     COUNTRY_CODES,
+    EVENT_KINDS,
     EVENT_TYPES,
     INDEX_TICKED,
-    INDICATOR_OBSERVED,
-    PROJECT_REMOVED,
-    PROJECT_UPSERTED,
     EnvelopeSchema,
     EventCodec,
 )
 
 OPENAPI_VERSION = "3.1.0"  # schemas are JSON Schema 2020-12: null is a type, const exists
 # Component names of the data schemas, one per event type.
-DATA_SCHEMAS = {
-    CITY_UPSERTED: "CityUpserted",
-    INDICATOR_OBSERVED: "IndicatorObserved",
-    PROJECT_UPSERTED: "ProjectUpserted",
-    PROJECT_REMOVED: "ProjectRemoved",
-    INDEX_TICKED: "IndexTicked",
-}
+DATA_SCHEMAS = {name: kind.component for name, kind in EVENT_KINDS.items()}
 JSON_SAFE_INTEGER = 2**53 - 1  # StrictInteger's bound
 # The codec's own field classes, as OpenAPI (type, format).
 CODEC_FIELDS: tuple[tuple[type[fields.Field[Any]], str, str | None], ...] = (

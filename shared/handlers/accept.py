@@ -21,10 +21,10 @@ from typing import Any, Protocol
 
 from marshmallow import ValidationError
 
-from shared.events import INDEX_TICKED, Event, EventCodec
+from shared.events import INDEX_TICKED, SCORE_MOVING, Event, EventCodec
 from shared.handlers.budget import Throttled as Throttled  # re-exported: callers catch it here
 from shared.handlers.budget import charge, charge_state
-from shared.handlers.gate import REVIEW_MAX_QUEUED, SCORE_MOVING, Baseline, judge
+from shared.handlers.gate import REVIEW_MAX_QUEUED, Baseline, judge
 from shared.jsonfast import compact, loads
 from shared.store.cities import CityWork
 from shared.store.events_log import EventLog

@@ -20,9 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.events import (
-    INDICATOR_OBSERVED,
-    PROJECT_REMOVED,
-    PROJECT_UPSERTED,
+    SCORE_MOVING,
     Event,
     IndicatorObserved,
     decode_event,
@@ -34,7 +32,6 @@ from shared.scoring import CityResult, normalise, score_city
 from shared.state import CityState, apply_event
 from shared.store.cities import CityWork
 
-SCORE_MOVING = frozenset({INDICATOR_OBSERVED, PROJECT_UPSERTED, PROJECT_REMOVED})
 # A scoped batch is judged against the city's queued events too; past this many queued, it
 # waits (429) until scoring catches up rather than reading an unbounded queue.
 REVIEW_MAX_QUEUED = 20_000
