@@ -230,6 +230,26 @@ def state_entry(version: Sequence[str], at: str, **fields: Any) -> dict[str, Any
     return {"v": EntryVersion(version[0], version[1]).to_stored(), "at": at, **fields}
 
 
+# ------------------------------------------------------------------ rank bands
+
+
+class RankBand(NamedTuple):
+    """A city's rank band over the sensitivity draws: [median, p05, p95] in the bands document."""
+
+    median: int
+    p05: int
+    p95: int
+
+    def to_stored(self) -> list[int]:
+        """Return the stored list."""
+        return [self.median, self.p05, self.p95]
+
+    @classmethod
+    def from_stored(cls, raw: Sequence[int]) -> RankBand:
+        """Read a stored list."""
+        return cls(raw[0], raw[1], raw[2])
+
+
 # ------------------------------------------------------------------ change message
 
 # What the commit script writes itself, in its order; the rest is what the recompute adds.

@@ -33,9 +33,9 @@ def indicator_changes(old: Mapping[str, Any] | None, new: CityResult,
     out: dict[str, IndicatorChange] = {}
     for code in [*new.indicators, *(c for c in before if c not in new.indicators)]:
         a, b = before.get(code), new.indicators.get(code)
-        start = (a["raw"], a["normalised"]) if a else (None, None)
-        end = (b["raw"], b["normalised"]) if b else (None, None)
-        if start == end:
+        from_raw, from_norm = (a["raw"], a["normalised"]) if a else (None, None)
+        to_raw, to_norm = (b["raw"], b["normalised"]) if b else (None, None)
+        if (from_raw, from_norm) == (to_raw, to_norm):
             continue
         event_id, occurred, feed = None, None, None
         if b is not None and not b.get("derived"):
@@ -43,7 +43,7 @@ def indicator_changes(old: Mapping[str, Any] | None, new: CityResult,
             feed = feed_of.get(event_id or "")
         elif last_project is not None:
             event_id, occurred, feed = last_project
-        out[code] = IndicatorChange(start[0], start[1], end[0], end[1], event_id, feed, occurred)
+        out[code] = IndicatorChange(from_raw, from_norm, to_raw, to_norm, event_id, feed, occurred)
     return out
 
 

@@ -26,7 +26,7 @@ from shared.methodology import Methodology
 from shared.retention import describe, merge_changes, resolve_moment
 from shared.scoring.explain import decompose, rank_move
 from shared.scoring.ranking import rank_scores
-from shared.store.history import HistoryStore, Moment, TooOld, public_entry
+from shared.store.history import HistoryStore, Moment, ScoreAt, TooOld, public_entry
 
 CARDS_FRESH_S = 10.0  # cities' identity (name, region) is re-read at most this often
 SNAPSHOTS_CACHED = 8  # per process; at 10,000 cities a snapshot and its rows take ~30 MB
@@ -82,7 +82,7 @@ class Timeline:
         self.clock = clock or history.now_ms
         self._snapshots: OrderedDict[int, Snapshot] = OrderedDict()
         self._rows: OrderedDict[tuple[int, str | None], list[dict[str, Any]]] = OrderedDict()
-        self._scores: OrderedDict[int, dict[str, tuple[float | None, int]]] = OrderedDict()
+        self._scores: OrderedDict[int, dict[str, ScoreAt]] = OrderedDict()
         self._cards: dict[str, dict[str, Any]] = {}
         self._cards_at = -CARDS_FRESH_S
         self._lock = threading.Lock()
@@ -155,7 +155,7 @@ class Timeline:
                 self._cards, self._cards_at = cards, now
         return self._cards
 
-    def score_map(self, moment: Moment) -> dict[str, tuple[float | None, int]]:
+    def score_map(self, moment: Moment) -> dict[str, ScoreAt]:
         """Return every city's (score or None, entry version) at a kept moment (cached)."""
         with self._lock:
             hit = self._scores.get(moment.version)
@@ -180,7 +180,7 @@ class Timeline:
         ranked = rank_scores((c, s) for c, (s, _) in score_map.items() if s is not None)
         page = ranked[offset: offset + limit]
         unranked = sorted(c for c, (s, _) in score_map.items() if s is None)
-        newest = max(score_map, key=lambda c: score_map[c][1], default=None)
+        newest = max(score_map, key=lambda c: score_map[c].version, default=None)
         wanted = [i.city_id for i in page] + unranked + ([newest] if newest else [])
         entries = self.history.entries_at(list(dict.fromkeys(wanted)), moment.version)
         cards = self.history.cards([i.city_id for i in page])

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.domain.records import HistoryEntry, VersionMember, changes_from_stored, changes_to_stored
 from shared.jsonfast import compact, loads
@@ -132,6 +132,13 @@ class ThinPlan:
     cut: int
 
 
+class ScoreAt(NamedTuple):
+    """A city's overall score in force at a version (None: unranked) and its entry's version."""
+
+    score: float | None
+    version: int
+
+
 @dataclass(frozen=True)
 class Moment:
     """A past moment resolved against the kept history."""
@@ -232,15 +239,15 @@ class HistoryStore:
                     out[city] = loads(raw)
         return out
 
-    def scores(self, version: int) -> dict[str, tuple[float | None, int]]:
+    def scores(self, version: int) -> dict[str, ScoreAt]:
         """Return every city's (overall score or None if unranked, entry version) in force at
         a version (cities first scored later are absent): the ranking's input, read lightly."""
-        out: dict[str, tuple[float | None, int]] = {}
+        out: dict[str, ScoreAt] = {}
         for batch in _batches(self._cities(), SNAPSHOT_BATCH):
             flat = self._scores(args=[version, *batch])
             for i in range(0, len(flat), 3):
                 text = flat[i + 1]
-                out[flat[i]] = (None if text == "null" else float(text), int(flat[i + 2]))
+                out[flat[i]] = ScoreAt(None if text == "null" else float(text), int(flat[i + 2]))
         return out
 
     def entries_at(self, cities: list[str], version: int) -> dict[str, HistoryEntry]:

@@ -11,6 +11,7 @@ from shared.domain.records import (
     HistoryEntry,
     InboxHead,
     IndicatorChange,
+    RankBand,
     ScoredMember,
     VersionMember,
     changes_from_stored,
@@ -30,6 +31,7 @@ from shared.events import (
 )
 from shared.handlers.recompute import history_body
 from shared.jsonfast import canonical, compact, loads
+from shared.readmodel import band_of
 from shared.retention import merge_changes
 from shared.state import CityState, apply_event, events_of
 
@@ -180,3 +182,12 @@ def test_a_change_message_is_what_the_script_writes_and_the_recompute_adds() -> 
     assert old == EXTRAS
     bare = ChangeMessage.from_stored(loads(SCRIPT_PART + "}"))  # an older worker's message
     assert (bare.score, bare.pillars, bare.drivers) == (None, {}, {})
+
+
+def test_a_rank_band_is_its_three_ranks() -> None:
+    doc = loads('{"ranking_version":41,"draws":1000,"bands":{"alpha":[2,1,4]}}')
+    band = RankBand.from_stored(doc["bands"]["alpha"])
+    assert band == RankBand(median=2, p05=1, p95=4) and band.to_stored() == [2, 1, 4]
+    assert compact({"alpha": band.to_stored()}) == '{"alpha":[2,1,4]}'
+    assert band_of(doc, "alpha") == {"median": 2, "p05": 1, "p95": 4, "draws": 1000,
+                                     "ranking_version": 41}
