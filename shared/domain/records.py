@@ -119,6 +119,12 @@ class HistoryEntry(NamedTuple):
 # ------------------------------------------------------------------ ranking versions
 
 
+def _int_pair(member: str) -> tuple[int, int]:
+    """Read '<int>:<int>'."""
+    a, _, b = member.partition(":")
+    return int(a), int(b)
+
+
 class VersionMember(NamedTuple):
     """A kept ranking version and its commit time: '<version>:<ms>' in the versions zset."""
 
@@ -132,8 +138,7 @@ class VersionMember(NamedTuple):
     @classmethod
     def from_stored(cls, member: str) -> VersionMember:
         """Read a stored member."""
-        v, _, t = member.partition(":")
-        return cls(int(v), int(t))
+        return cls(*_int_pair(member))
 
 
 class ScoredMember(NamedTuple):
@@ -150,8 +155,7 @@ class ScoredMember(NamedTuple):
     @classmethod
     def from_stored(cls, member: str) -> ScoredMember:
         """Read a stored member."""
-        w, _, v = member.partition(":")
-        return cls(int(w), int(v))
+        return cls(*_int_pair(member))
 
 
 # ------------------------------------------------------------------ inbox and dead letters
