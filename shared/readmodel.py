@@ -13,6 +13,8 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
+from shared.domain.records import RankBand
+
 
 class RankBandSchema(Schema):
     """A city's rank over the sensitivity analysis's plausible weightings."""
@@ -113,7 +115,8 @@ def band_of(bands: dict[str, Any] | None, city_id: str) -> dict[str, int] | None
     got = bands["bands"].get(city_id)
     if got is None:
         return None
-    return {"median": got[0], "p05": got[1], "p95": got[2], "draws": bands["draws"],
+    band = RankBand.from_stored(got)
+    return {"median": band.median, "p05": band.p05, "p95": band.p95, "draws": bands["draws"],
             "ranking_version": bands["ranking_version"]}
 
 

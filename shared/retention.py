@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+
+from shared.domain.records import IndicatorChange
 
 UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _SPAN = re.compile(r"^(\d+)([smhd])$")
@@ -110,30 +111,27 @@ def bucket(t_ms: int, resolution_ms: int) -> int:
     return t_ms // resolution_ms
 
 
-def merge_changes(older: Mapping[str, list[Any]], newer: Mapping[str, list[Any]]
-                  ) -> dict[str, list[Any]]:
-    """Merge two entries' indicator changes into the change across both.
-
-    A change is [from_raw, from_norm, to_raw, to_norm, event_id, feed, occurred_at]: the
-    merged one starts where the older started and ends where the newer ended.
-    """
-    out = {code: list(change) for code, change in older.items()}
+def merge_changes(older: Mapping[str, IndicatorChange], newer: Mapping[str, IndicatorChange]
+                  ) -> dict[str, IndicatorChange]:
+    """Merge two entries' indicator changes into the change across both: the merged one
+    starts where the older started and ends where the newer ended."""
+    out = dict(older)
     for code, change in newer.items():
         first = out.get(code)
-        out[code] = list(change) if first is None else [*first[:2], *change[2:]]
+        out[code] = change if first is None else first.then(change)
     return out
 
 
-def thin(entries: list[tuple[int, int, dict[str, list[Any]]]], resolution_ms: int
-         ) -> tuple[list[int], dict[int, dict[str, list[Any]]]]:
+def thin(entries: list[tuple[int, int, dict[str, IndicatorChange]]], resolution_ms: int
+         ) -> tuple[list[int], dict[int, dict[str, IndicatorChange]]]:
     """Choose what to drop among one city's (version, t, changes) entries, oldest first.
 
     Returns (versions to drop, {kept version: merged changes} for kept entries whose
     changes absorbed dropped ones). The last entry of each bucket is kept.
     """
     drop: list[int] = []
-    merged: dict[int, dict[str, list[Any]]] = {}
-    pending: dict[str, list[Any]] | None = None
+    merged: dict[int, dict[str, IndicatorChange]] = {}
+    pending: dict[str, IndicatorChange] | None = None
     for n, (version, t, changes) in enumerate(entries):
         last_of_bucket = (n + 1 == len(entries)
                           or bucket(entries[n + 1][1], resolution_ms) != bucket(t, resolution_ms))

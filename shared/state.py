@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from shared.domain.records import EntryVersion, state_entry
 from shared.events import (
     CITY_UPSERTED,
     INDICATOR_OBSERVED,
@@ -66,52 +67,44 @@ class Outcome:
     displaced: str | None = None  # event id of the entry this event replaced
 
 
-def _version(entry: dict[str, Any] | None) -> tuple[str, str] | None:
-    if entry is None:
-        return None
-    v = entry["v"]
-    return (v[0], v[1])
-
-
 def _merge(slot: dict[str, Any], key: str, entry: dict[str, Any]) -> Outcome:
     current = slot.get(key)
-    old = _version(current)
-    new = (entry["v"][0], entry["v"][1])
-    if old is not None and old >= new:
+    old = None if current is None else EntryVersion.of(current)
+    if old is not None and old >= EntryVersion.of(entry):
         return Outcome(SUPERSEDED)
     slot[key] = entry
-    return Outcome(APPLIED, None if current is None else current["v"][1])
+    return Outcome(APPLIED, None if old is None else old.event_id)
 
 
 def apply_event(state: CityState, event: Event) -> Outcome:
     """Apply one city event to state by the last-writer-wins rule and say what happened."""
     if event.city_id != state.city_id:
         raise ValueError(f"event for {event.city_id!r} applied to city {state.city_id!r}")
-    v = list(event.version)
+    v = event.version
     at = event.occurred_at.isoformat()
     data = event.data
     if event.type == CITY_UPSERTED:
         assert isinstance(data, CityUpserted)
-        entry = {"v": v, "at": at, **data.__dict__}
+        entry = state_entry(v, at, **data.__dict__)
         holder = {"profile": state.profile} if state.profile is not None else {}
         outcome = _merge(holder, "profile", entry)
         state.profile = holder["profile"]
         return outcome
     if event.type == INDICATOR_OBSERVED:
         assert isinstance(data, IndicatorObserved)
-        return _merge(state.indicators, data.indicator, {"v": v, "at": at, "value": data.value})
+        return _merge(state.indicators, data.indicator, state_entry(v, at, value=data.value))
     if event.type == PROJECT_UPSERTED:
         assert isinstance(data, ProjectUpserted)
-        entry = {
-            "v": v, "at": at, "removed": False, "name": data.name,
-            "organization": data.organization, "sector": data.sector, "owner": data.owner,
-            "stage": data.stage, "started_at": data.started_at.isoformat(),
-            "deployed_at": None if data.deployed_at is None else data.deployed_at.isoformat(),
-        }
+        entry = state_entry(
+            v, at, removed=False, name=data.name,
+            organization=data.organization, sector=data.sector, owner=data.owner,
+            stage=data.stage, started_at=data.started_at.isoformat(),
+            deployed_at=None if data.deployed_at is None else data.deployed_at.isoformat(),
+        )
         return _merge(state.projects, data.project_id, entry)
     if event.type == PROJECT_REMOVED:
         assert isinstance(data, ProjectRemoved)
-        return _merge(state.projects, data.project_id, {"v": v, "at": at, "removed": True})
+        return _merge(state.projects, data.project_id, state_entry(v, at, removed=True))
     raise ValueError(f"event type {event.type!r} does not apply to a city")
 
 
@@ -150,18 +143,19 @@ def events_of(state: CityState) -> list[Event]:
     city = state.city_id
     if state.profile is not None:
         p = state.profile
-        out.append(Event(p["v"][1], CITY_UPSERTED, city, _occurred(p), CityUpserted(
+        out.append(Event(EntryVersion.of(p).event_id, CITY_UPSERTED, city, _occurred(p), CityUpserted(
             p["name"], p["country"], p["region"], p["population"], p["lat"], p["lon"])))
     for code, entry in sorted(state.indicators.items()):
-        out.append(Event(entry["v"][1], INDICATOR_OBSERVED, city, _occurred(entry),
+        out.append(Event(EntryVersion.of(entry).event_id, INDICATOR_OBSERVED, city, _occurred(entry),
                          IndicatorObserved(code, entry["value"])))
     for project_id, entry in sorted(state.projects.items()):
         if entry["removed"]:
-            out.append(Event(entry["v"][1], PROJECT_REMOVED, city, _occurred(entry),
-                             ProjectRemoved(project_id)))
+            out.append(Event(EntryVersion.of(entry).event_id, PROJECT_REMOVED, city,
+                             _occurred(entry), ProjectRemoved(project_id)))
             continue
         deployed = entry["deployed_at"]
-        out.append(Event(entry["v"][1], PROJECT_UPSERTED, city, _occurred(entry), ProjectUpserted(
+        out.append(Event(EntryVersion.of(entry).event_id, PROJECT_UPSERTED, city,
+                         _occurred(entry), ProjectUpserted(
             project_id, entry["name"], entry["organization"], entry["sector"], entry["owner"],
             entry["stage"], date.fromisoformat(entry["started_at"]),
             None if deployed is None else date.fromisoformat(deployed))))

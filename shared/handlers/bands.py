@@ -53,5 +53,5 @@ def recompute_bands(reader: RankingReader, store: BandStore, methodology: Method
                       dtype=float).reshape(len(rows), len(codes))
     bands = rank_bands(ids, scores, [p.weight for p in methodology.pillars],
                        band_seed(version), draws)
-    written = store.publish(version, draws, {c: b.to_list() for c, b in bands.items()})
+    written = store.publish(version, draws, {c: b.to_stored() for c, b in bands.items()})
     return BandReport(version, len(ids), written)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from shared.domain.records import ChangeMessage
 from shared.store.hooks import Hook, HookStore
 from shared.store.ranking import RankingReader
 
@@ -51,17 +52,17 @@ def drivers(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[s
     return moved[:TOP_DRIVERS]
 
 
-def event_of(change: dict[str, Any], before: dict[str, Any] | None) -> dict[str, Any]:
+def event_of(change: ChangeMessage, before: dict[str, Any] | None) -> dict[str, Any]:
     """Return the delivery data of one ranking change (before: the previous history entry)."""
     return {
-        "city_id": change["city_id"],
-        "ranking_version": change["ranking_version"],
+        "city_id": change.city_id,
+        "ranking_version": change.ranking_version,
         "score_before": None if before is None else before.get("score"),
-        "score_after": change.get("score"),
-        "rank_before": change.get("old_rank"),
-        "rank_after": change.get("rank"),
-        "top_drivers": drivers(before, change),
-        "committed_ms": change.get("t"),
+        "score_after": change.score,
+        "rank_before": change.old_rank,
+        "rank_after": change.rank,
+        "top_drivers": drivers(before, {"pillars": change.pillars}),
+        "committed_ms": change.committed_ms,
     }
 
 
@@ -134,14 +135,14 @@ def dispatch(store: HookStore, reader: RankingReader, batch: int = 500) -> Dispa
             break
         items: list[tuple[str, dict[str, Any]]] = []
         for sid, raw in rows:
-            change = json.loads(raw)
+            change = ChangeMessage.from_stored(json.loads(raw))
             data: dict[str, Any] | None = None
             for hook in hooks:
-                if hook.cities is not None and change["city_id"] not in hook.cities:
+                if hook.cities is not None and change.city_id not in hook.cities:
                     continue
                 if data is None:
                     data = event_of(change, store.history_before(
-                        change["city_id"], change["ranking_version"]))
+                        change.city_id, change.ranking_version))
                 if matches(hook, data):
                     items.append((hook.id, {"hook": hook.id, "id": f"msg_{sid}_{hook.id}",
                                             "type": hook.on, "data": data, "attempt": 0}))

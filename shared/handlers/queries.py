@@ -236,27 +236,27 @@ def _city_document_at(view: RankingView, city_id: str, history: int, point: Poin
     card = snap.cards.get(city_id, {})
     ranks = {r["city_id"]: r["rank"] for r in timeline.rows(moment)}
     pillar_ranks = {p: {r["city_id"]: r["rank"] for r in timeline.rows(moment, p)}.get(city_id)
-                    for p in (entry.get("p") or {})}
+                    for p in entry.pillars}
     region_rank = None
-    if entry.get("s") is not None and card.get("region"):
+    if entry.score is not None and card.get("region"):
         region = rank_scores((r["city_id"], r["score"]) for r in timeline.rows(moment)
                              if r.get("region") == card["region"])
         region_rank = next((r.rank for r in region if r.city_id == city_id), None)
-    coverage = entry.get("pc") or {}
+    coverage = entry.pillar_coverage
     return {
         "city_id": city_id, "name": card.get("name", city_id),
         "country": card.get("country"), "region": card.get("region"),
         "population": (current.get("profile") or {}).get("population"),
         "lat": card.get("lat"), "lon": card.get("lon"),
-        "score": entry.get("s"), "rank": ranks.get(city_id), "region_rank": region_rank,
-        "rank_band": None, "ranked": entry.get("s") is not None, "reason": entry.get("why"),
-        "coverage": entry.get("c"), "last_data_at": entry.get("ld"),
-        "stale": entry.get("st", True), "as_of": entry.get("d"),
-        "methodology_version": entry.get("m"), "ranking_version": moment.version,
+        "score": entry.score, "rank": ranks.get(city_id), "region_rank": region_rank,
+        "rank_band": None, "ranked": entry.score is not None, "reason": entry.reason,
+        "coverage": entry.coverage, "last_data_at": entry.last_data_at,
+        "stale": entry.stale, "as_of": entry.index_date,
+        "methodology_version": entry.methodology, "ranking_version": moment.version,
         "point_in_time": moment_block("as_of", point, moment),
         "pillars": {k: {"score": v, "rank": pillar_ranks.get(k) if v is not None else None,
                         "coverage": coverage.get(k), "reason": None}
-                    for k, v in (entry.get("p") or {}).items()},
+                    for k, v in entry.pillars.items()},
         "indicators": {code: {**info, **_indicator_meta(view.methodology, code)}
                        for code, info in indicators_at(timeline, city_id, moment,
                                                        current["indicators"]).items()},

@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.domain.records import ChangeMessage, HistoryEntry, InboxHead, IndicatorChange
 from shared.events import PROJECT_REMOVED, PROJECT_UPSERTED, decode_event
 from shared.handlers.drivers import change_drivers, indicator_changes
 from shared.index import index_date_of
-from shared.jsonfast import canonical, compact, loads
+from shared.jsonfast import canonical, loads
 from shared.methodology import Methodology
 from shared.readmodel import card
 from shared.scoring import CityResult, score_city
@@ -73,13 +74,13 @@ def _fold(work: CityWork) -> _Folded:
     """Apply the inbox to the state, dead-lettering any event that cannot be applied."""
     folded = _Folded(CityState.from_dict(loads(work.state_json)) if work.state_json
                      else CityState(work.city_id))
-    for head, body in work.items:
-        log_id, _, feed = head.partition(" ")
+    for stored_head, body in work.items:
+        head = InboxHead.from_stored(stored_head)
+        feed = head.feed
         folded.feeds[feed] = folded.feeds.get(feed, 0) + 1
-        try:  # a log id starts with its append time (ms)
-            folded.acks.append(int(log_id.split("-", 1)[0]))
-        except ValueError:
-            pass
+        ack = head.ack_ms()
+        if ack is not None:
+            folded.acks.append(ack)
         try:
             event = decode_event(body)
             outcome = apply_event(folded.state, event)
@@ -94,17 +95,17 @@ def _fold(work: CityWork) -> _Folded:
     return folded
 
 
-def history_body(result: dict[str, Any], events: int, changes: dict[str, list[Any]]) -> str:
-    """Return a history entry's members (no braces) for a result as CityResult.to_dict()
-    gives it (shared/store/history.py describes them)."""
-    return compact({
-        "m": result["methodology_version"], "d": result["index_date"], "s": result["score"],
-        "c": result["coverage"], "why": result["reason"],
-        "p": {k: p["score"] for k, p in result["pillars"].items()},
-        "pc": {k: p["coverage"] for k, p in result["pillars"].items()},
-        "ld": result.get("last_data_at"), "st": result.get("stale", True), "n": events,
-        "x": changes,
-    })[1:-1]
+def history_body(result: dict[str, Any], events: int, changes: dict[str, IndicatorChange]
+                 ) -> str:
+    """Return a history entry's stored body (the commit writes its version, time and rank)
+    for a result as CityResult.to_dict() gives it."""
+    return HistoryEntry(
+        0, 0, None, result["methodology_version"], result["index_date"], result["score"],
+        result["coverage"], result["reason"],
+        {k: p["score"] for k, p in result["pillars"].items()},
+        {k: p["coverage"] for k, p in result["pillars"].items()},
+        result.get("last_data_at"), result.get("stale", True), events, changes,
+    ).stored_body()
 
 
 def seed_history(history: HistoryStore, results: Iterable[tuple[str, str]]) -> int:
@@ -133,10 +134,11 @@ def _prepare(work: CityWork, methodology: Methodology, now_ms: Callable[[], int]
     old = loads(work.result_json) if work.result_json else None
     changes = indicator_changes(old, result, folded.feed_of, folded.last_project)
     history = history_body(result_dict, len(work.items), changes)
-    message = compact({
-        "index_date": result.index_date, "score": result.score, "pillars": dict(pillars),
-        "events": len(work.items), **change_drivers(methodology, old, result, changes),
-    })[1:-1]
+    delta = change_drivers(methodology, old, result, changes)
+    message = ChangeMessage(  # the commit script fills in the version, time and ranks
+        0, 0, None, None, None, work.city_id, result.index_date, result.score, dict(pillars),
+        len(work.items), delta["old_score"], delta["score_delta"], delta["drivers"],
+    ).stored_extras()
     commit = Commit(
         city_id=work.city_id, rev=work.rev, consumed=len(work.items),
         state_json=canonical(state.to_dict()),

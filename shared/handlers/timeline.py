@@ -18,6 +18,7 @@ from time import monotonic
 from typing import Any
 
 from shared import readmodel
+from shared.domain.records import HistoryEntry, IndicatorChange
 from shared.handlers.drivers import entry_ends, moves_of
 from shared.handlers.errors import BadQuery, NotKept
 from shared.handlers.params import Point
@@ -25,7 +26,7 @@ from shared.methodology import Methodology
 from shared.retention import describe, merge_changes, resolve_moment
 from shared.scoring.explain import decompose, rank_move
 from shared.scoring.ranking import rank_scores
-from shared.store.history import HistoryStore, Moment, TooOld, public_entry
+from shared.store.history import HistoryStore, Moment, ScoreAt, TooOld, public_entry
 
 CARDS_FRESH_S = 10.0  # cities' identity (name, region) is re-read at most this often
 SNAPSHOTS_CACHED = 8  # per process; at 10,000 cities a snapshot and its rows take ~30 MB
@@ -42,18 +43,18 @@ def iso(ms: int | None) -> str | None:
 @dataclass(frozen=True)
 class Snapshot:
     moment: Moment
-    entries: dict[str, dict[str, Any]]  # city -> stored entry in force
+    entries: dict[str, HistoryEntry]  # city -> entry in force
     cards: dict[str, dict[str, Any]]  # city -> current card (identity)
 
     def methodology(self) -> str | None:
         """Return the methodology in force (the newest entry's)."""
-        newest = max(self.entries.values(), key=lambda e: e["v"], default=None)
-        return None if newest is None else newest.get("m")
+        newest = max(self.entries.values(), key=lambda e: e.version, default=None)
+        return None if newest is None else newest.methodology
 
     def index_date(self) -> str | None:
         """Return the index date in force (the newest entry's)."""
-        newest = max(self.entries.values(), key=lambda e: e["v"], default=None)
-        return None if newest is None else newest.get("d")
+        newest = max(self.entries.values(), key=lambda e: e.version, default=None)
+        return None if newest is None else newest.index_date
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class Timeline:
         self.clock = clock or history.now_ms
         self._snapshots: OrderedDict[int, Snapshot] = OrderedDict()
         self._rows: OrderedDict[tuple[int, str | None], list[dict[str, Any]]] = OrderedDict()
-        self._scores: OrderedDict[int, dict[str, tuple[float | None, int]]] = OrderedDict()
+        self._scores: OrderedDict[int, dict[str, ScoreAt]] = OrderedDict()
         self._cards: dict[str, dict[str, Any]] = {}
         self._cards_at = -CARDS_FRESH_S
         self._lock = threading.Lock()
@@ -114,7 +115,7 @@ class Timeline:
         except TooOld as exc:
             oldest = self.history.oldest()
             if clamp and oldest is not None:
-                return Moment(oldest[0], oldest[1], oldest[1])
+                return Moment(oldest.version, oldest.committed_ms, oldest.committed_ms)
             start = f"history starts at {iso(exc.oldest_t)}" if exc.oldest_t else "no history yet"
             raise NotKept(name, f"{point.text} is before the oldest kept point ({start}; "
                                 f"kept: {self.retention()})") from None
@@ -122,7 +123,7 @@ class Timeline:
     def latest(self) -> Moment | None:
         """Return the newest moment (the live ranking's version)."""
         got = self.history.latest()
-        return None if got is None else Moment(got[0], got[1], got[1])
+        return None if got is None else Moment(got.version, got.committed_ms, got.committed_ms)
 
     def snapshot(self, moment: Moment) -> Snapshot:
         """Return the index's state at a kept moment."""
@@ -154,7 +155,7 @@ class Timeline:
                 self._cards, self._cards_at = cards, now
         return self._cards
 
-    def score_map(self, moment: Moment) -> dict[str, tuple[float | None, int]]:
+    def score_map(self, moment: Moment) -> dict[str, ScoreAt]:
         """Return every city's (score or None, entry version) at a kept moment (cached)."""
         with self._lock:
             hit = self._scores.get(moment.version)
@@ -179,17 +180,18 @@ class Timeline:
         ranked = rank_scores((c, s) for c, (s, _) in score_map.items() if s is not None)
         page = ranked[offset: offset + limit]
         unranked = sorted(c for c, (s, _) in score_map.items() if s is None)
-        newest = max(score_map, key=lambda c: score_map[c][1], default=None)
+        newest = max(score_map, key=lambda c: score_map[c].version, default=None)
         wanted = [i.city_id for i in page] + unranked + ([newest] if newest else [])
         entries = self.history.entries_at(list(dict.fromkeys(wanted)), moment.version)
         cards = self.history.cards([i.city_id for i in page])
         rows = [readmodel.row_of(_row(item.city_id, entries[item.city_id],
                                       cards.get(item.city_id, {}), item.rank))
                 for item in page]
-        head = entries.get(newest or "", {})
+        head = entries.get(newest or "")
         return PastPage(len(ranked), rows,
-                        [{"city_id": c, "reason": entries[c].get("why") or ""} for c in unranked],
-                        head.get("m"), head.get("d"))
+                        [{"city_id": c, "reason": entries[c].reason or ""} for c in unranked],
+                        None if head is None else head.methodology,
+                        None if head is None else head.index_date)
 
     def rows(self, moment: Moment, pillar: str | None = None) -> list[dict[str, Any]]:
         """Return the ranking rows served at a kept moment (cached; copy before changing)."""
@@ -206,11 +208,11 @@ class Timeline:
         return rows
 
 
-def _row(city_id: str, e: dict[str, Any], card: dict[str, Any], rank: int) -> dict[str, Any]:
+def _row(city_id: str, e: HistoryEntry, card: dict[str, Any], rank: int) -> dict[str, Any]:
     """Return a past row's values: today's identity, the entry's scores, the rank then."""
-    return {**card, "city_id": city_id, "score": e.get("s"), "coverage": e.get("c"),
-            "reason": e.get("why"), "pillars": e.get("p") or {},
-            "last_data_at": e.get("ld"), "stale": e.get("st", True), "rank": rank}
+    return {**card, "city_id": city_id, "score": e.score, "coverage": e.coverage,
+            "reason": e.reason, "pillars": e.pillars,
+            "last_data_at": e.last_data_at, "stale": e.stale, "rank": rank}
 
 
 def snapshot_rows(snap: Snapshot, pillar: str | None = None) -> list[dict[str, Any]]:
@@ -218,7 +220,7 @@ def snapshot_rows(snap: Snapshot, pillar: str | None = None) -> list[dict[str, A
     ranked = []
     scores: list[tuple[str, float]] = []
     for c, e in snap.entries.items():
-        value = e.get("s") if pillar is None else (e.get("p") or {}).get(pillar)
+        value = e.score if pillar is None else e.pillars.get(pillar)
         if value is not None:
             scores.append((c, value))
     for item in rank_scores(scores):
@@ -232,8 +234,8 @@ def snapshot_rows(snap: Snapshot, pillar: str | None = None) -> list[dict[str, A
 
 def snapshot_unranked(snap: Snapshot) -> list[dict[str, str]]:
     """Return the cities without an overall score then, and why."""
-    return [{"city_id": c, "reason": e.get("why") or ""}
-            for c, e in sorted(snap.entries.items()) if e.get("s") is None]
+    return [{"city_id": c, "reason": e.reason or ""}
+            for c, e in sorted(snap.entries.items()) if e.score is None]
 
 
 def moment_block(name: str, point: Point, moment: Moment) -> dict[str, Any]:
@@ -291,12 +293,12 @@ def explain_document(timeline: Timeline, city_id: str, since: Point, until: Poin
     if e_to is None:
         param, point = ("until", until) if until is not None else ("since", since)
         raise NotKept(param, f"{point.text} is before {city_id}'s history starts (its first "
-                            f"kept point is ranking version {first['v']}, committed at "
-                            f"{iso(first['t'])})")
-    changes: dict[str, list[Any]] = {}
+                            f"kept point is ranking version {first.version}, committed at "
+                            f"{iso(first.committed_ms)})")
+    changes: dict[str, IndicatorChange] = {}
     for entry in timeline.history.entries(city_id, after=start.version, upto=end.version):
-        changes = merge_changes(changes, entry.get("x") or {})
-    changes = {k: c for k, c in changes.items() if (c[0], c[1]) != (c[2], c[3])}
+        changes = merge_changes(changes, entry.changes)
+    changes = {k: c for k, c in changes.items() if c.moved()}
     methodology = timeline.methodology
     split = None
     if e_from is not None and e_to is not None:
@@ -305,32 +307,33 @@ def explain_document(timeline: Timeline, city_id: str, since: Point, until: Poin
     moved = rank_move(city_id, timeline.scores(start), _scores_now(timeline, end)
                       if until is None else timeline.scores(end))
 
-    def end_of(entry: dict[str, Any] | None, moment: Moment, rank: int | None) -> dict[str, Any]:
-        return {"score": None if entry is None else entry.get("s"), "rank": rank,
+    def end_of(entry: HistoryEntry | None, moment: Moment, rank: int | None) -> dict[str, Any]:
+        return {"score": None if entry is None else entry.score, "rank": rank,
                 "ranking_version": moment.version, "at": iso(moment.resolved_ms),
-                "methodology_version": None if entry is None else entry.get("m"),
-                "pillars": {} if entry is None else entry.get("p") or {}}
+                "methodology_version": None if entry is None else entry.methodology,
+                "pillars": {} if entry is None else entry.pillars}
 
     pillar_of = {c: methodology.indicator(c).pillar for c in changes
                  if methodology.has_indicator(c)}
-    indicators = []
+    indicators: list[dict[str, Any]] = []
     for code, c in changes.items():
         indicators.append({
             "indicator": code, "pillar": pillar_of.get(code),
             "name": methodology.indicator(code).name if code in pillar_of else code,
-            "from_value": c[0], "to_value": c[2], "from_normalised": c[1],
-            "to_normalised": c[3],
+            "from_value": c.from_raw, "to_value": c.to_raw, "from_normalised": c.from_normalised,
+            "to_normalised": c.to_normalised,
             "contribution": None if split is None else split.indicators.get(code, 0.0),
-            "event_id": c[4], "occurred_at": c[6], "feed": c[5]})
+            "event_id": c.event_id, "occurred_at": c.occurred_at, "feed": c.feed})
     indicators.sort(key=lambda i: -abs(i["contribution"] or 0.0))
-    coverage = []
+    coverage: list[dict[str, Any]] = []
     for code, c in changes.items():
-        if (c[1] is None) != (c[3] is None):
+        if (c.from_normalised is None) != (c.to_normalised is None):
             coverage.append({"indicator": code, "pillar": pillar_of.get(code),
-                             "change": "observed" if c[1] is None else "no longer observed"})
+                             "change": "observed" if c.from_normalised is None
+                             else "no longer observed"})
     for p in methodology.pillars:
-        a = (e_from or {}).get("pc", {}).get(p.code)
-        b = (e_to or {}).get("pc", {}).get(p.code)
+        a = None if e_from is None else e_from.pillar_coverage.get(p.code)
+        b = None if e_to is None else e_to.pillar_coverage.get(p.code)
         if a != b and a is not None and b is not None:
             coverage.append({"pillar": p.code, "from": a, "to": b})
     name = history.cards([city_id]).get(city_id, {}).get("name")
@@ -343,8 +346,8 @@ def explain_document(timeline: Timeline, city_id: str, since: Point, until: Poin
         "rank_delta_own": moved.own, "rank_delta_others": moved.others,
         "aggregation": methodology.aggregation,
         "pillars": [{"pillar": p.code, "name": p.name,
-                     "from": (e_from or {}).get("p", {}).get(p.code),
-                     "to": (e_to or {}).get("p", {}).get(p.code),
+                     "from": None if e_from is None else e_from.pillars.get(p.code),
+                     "to": None if e_to is None else e_to.pillars.get(p.code),
                      "contribution": None if split is None else split.pillars.get(p.code, 0.0)}
                     for p in methodology.pillars],
         "indicators": indicators,
@@ -366,16 +369,16 @@ def indicators_at(timeline: Timeline, city_id: str, moment: Moment,
                   current: dict[str, Any]) -> dict[str, Any]:
     """Return a city's indicators at a moment: today's, with every later change undone
     (an undone value names no event: the history keeps the event of the newer value)."""
-    later: dict[str, list[Any]] = {}
+    later: dict[str, IndicatorChange] = {}
     for entry in timeline.history.entries(city_id, after=moment.version):
-        later = merge_changes(later, entry.get("x") or {})
+        later = merge_changes(later, entry.changes)
     out = {code: dict(info) for code, info in current.items()}
     for code, c in later.items():
-        if c[1] is None:
+        if c.from_normalised is None:
             out.pop(code, None)
         else:
             info = out.setdefault(code, {"derived": False})
-            info.update({"raw": c[0], "normalised": c[1], "event_id": None,
+            info.update({"raw": c.from_raw, "normalised": c.from_normalised, "event_id": None,
                          "observed_at": None})
     return out
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from shared.domain.records import EntryVersion
 from shared.methodology import Methodology
 from shared.scoring.freshness import is_stale, last_data_at
 from shared.scoring.measures import adoption_measures, project_summary
@@ -99,7 +100,7 @@ def score_city(state: CityState, methodology: Methodology, index_date: date) -> 
                 if obs is None:
                     continue
                 raw = obs["value"]
-                info = {"raw": raw, "observed_at": obs["at"], "event_id": obs["v"][1],
+                info = {"raw": raw, "observed_at": obs["at"], "event_id": EntryVersion.of(obs).event_id,
                         "derived": False}
             norm = normalise(raw, ind)
             info["normalised"] = norm

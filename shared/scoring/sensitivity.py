@@ -13,10 +13,10 @@ The draws are taken in this order, which a direct computation can replay: first 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
+from shared.domain.records import RankBand
 from shared.scoring.ranking import rank_scores
 
 DRAWS = 1000
@@ -24,14 +24,7 @@ SPREAD = 0.25  # each weight times 1 + U(-SPREAD, SPREAD)
 PERCENTILES = (5.0, 50.0, 95.0)
 
 
-@dataclass(frozen=True)
-class Band:
-    median: int
-    p05: int
-    p95: int
-
-    def to_list(self) -> list[int]:
-        return [self.median, self.p05, self.p95]
+Band = RankBand  # a city's rank band (shared/domain/records.py: how it is stored)
 
 
 def band_seed(ranking_version: int) -> np.random.Generator:

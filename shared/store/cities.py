@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from shared.domain.records import InboxHead
 from shared.store import keys as K
 from shared.store import lua
 from shared.store.connection import Client
@@ -38,11 +39,11 @@ class Commit:
     methodology: str
     now_ms: int
     changed: bool
-    history_body: str  # the history entry's members (shared/store/history.py), no braces
+    history_body: str  # HistoryEntry.stored_body(): the members after v, t and r, no braces
     pillars: Sequence[tuple[str, float | None]]
     feeds: Sequence[tuple[str, int]] = ()  # events consumed per feed (their backlog shares)
     dead: Sequence[tuple[str, str]] = ()  # (event id, reason) of events that could not apply
-    change_body: str = ""  # the change message's extra members (score, drivers), no braces
+    change_body: str = ""  # ChangeMessage.stored_extras(): what the recompute adds, no braces
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ class CityStore:
         """Put a raw body in a city's inbox as if accepted at ack_ms (repairs and tests only)."""
         pipe = self.client.pipeline(transaction=True)
         pipe.set(K.event(event_id), f"{city}|{ack_ms}-0|0||{feed}")
-        pipe.rpush(K.inbox(city), f"{ack_ms}-0 {feed}", body)
+        pipe.rpush(K.inbox(city), InboxHead(f"{ack_ms}-0", feed).to_stored(), body)
         pipe.incr(K.BACKLOG)
         pipe.incr(K.feed_backlog(feed))
         pipe.sadd(K.CITIES, city)

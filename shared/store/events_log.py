@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from shared.domain.records import DeadLetter, EntryVersion, ScoredMember
 from shared.events import (
     CITY_UPSERTED,
     INDEX_TICKED,
@@ -64,7 +65,7 @@ def _winner(state: dict[str, Any], event: dict[str, Any]) -> str | None:
         entry = state.get("indicators", {}).get(data.get("indicator"))
     else:  # project.upserted / project.removed
         entry = state.get("projects", {}).get(data.get("project_id"))
-    return None if not entry else str(entry["v"][1])
+    return None if not entry else str(EntryVersion.of(entry).event_id)
 
 
 class EventLog:
@@ -136,12 +137,9 @@ class EventLog:
 
     def recent_dead_letters(self, count: int = 50) -> list[dict[str, str]]:
         """Return the latest dead letters (city, event id, reason), newest first."""
-        out = []
-        for row in self.client.lrange(K.DEAD, 0, count - 1):
-            city, key, reason = row.split(" ", 2)
-            out.append({"city_id": city, "event_id": key.removeprefix(K.event("")),
-                        "reason": reason})
-        return out
+        prefix = K.event("")
+        return [DeadLetter.from_stored(row, prefix)._asdict()
+                for row in self.client.lrange(K.DEAD, 0, count - 1)]
 
     def status(self, event_id: str, feed: str | None = None) -> dict[str, Any] | None:
         """Return what became of a submitted event, or None if it was never accepted (or, with
@@ -198,7 +196,7 @@ class EventLog:
             return out
         out["scored"] = True
         if first:
-            out["ranking_version"] = int(first[0].split(":", 1)[1])
+            out["ranking_version"] = ScoredMember.from_stored(first[0]).ranking_version
         out["status"] = "applied" if _winner(loads(state) if state else {}, event) == eid \
             else "superseded"
         return out

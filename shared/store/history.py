@@ -6,18 +6,17 @@ at version V is every city's last entry at or before V, ranked by rank_scores; a
 first resolved to the last version committed at or before it. The sweeper thins old entries
 by the retention tiers (shared/retention.py) so a snapshot at each kept moment stays exact.
 
-Stored entry members (compact, the store's own format): v version, t commit ms, r rank then,
-m methodology, d index date, s score, c coverage, why reason, p pillar scores, pc pillar
-coverage, ld last_data_at, st stale, n events folded, x indicator changes
-{code: [from_raw, from_norm, to_raw, to_norm, event_id, feed, occurred_at]}.
+An entry is a HistoryEntry, its indicator changes IndicatorChanges, a versions member a
+VersionMember (shared/domain/records.py: their stored spellings and their one codec).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
+from shared.domain.records import HistoryEntry, VersionMember, changes_from_stored, changes_to_stored
 from shared.jsonfast import compact, loads
 from shared.retention import Tier, parse_tiers, resolve_moment, thin
 from shared.store import keys as K
@@ -133,6 +132,13 @@ class ThinPlan:
     cut: int
 
 
+class ScoreAt(NamedTuple):
+    """A city's overall score in force at a version (None: unranked) and its entry's version."""
+
+    score: float | None
+    version: int
+
+
 @dataclass(frozen=True)
 class Moment:
     """A past moment resolved against the kept history."""
@@ -142,18 +148,19 @@ class Moment:
     resolved_ms: int  # the instant whose state is returned (<= the requested one)
 
 
-def public_entry(raw: dict[str, Any]) -> dict[str, Any]:
-    """Return a stored entry in the API's words."""
+def public_entry(e: HistoryEntry) -> dict[str, Any]:
+    """Return a history entry in the API's words."""
     return {
-        "ranking_version": raw["v"], "t": raw["t"], "rank": raw.get("r"),
-        "methodology_version": raw.get("m"), "index_date": raw.get("d"),
-        "score": raw.get("s"), "coverage": raw.get("c"), "reason": raw.get("why"),
-        "pillars": raw.get("p", {}), "pillar_coverage": raw.get("pc", {}),
-        "last_data_at": raw.get("ld"), "stale": raw.get("st", True), "events": raw.get("n", 0),
+        "ranking_version": e.version, "t": e.committed_ms, "rank": e.rank,
+        "methodology_version": e.methodology, "index_date": e.index_date,
+        "score": e.score, "coverage": e.coverage, "reason": e.reason,
+        "pillars": e.pillars, "pillar_coverage": e.pillar_coverage,
+        "last_data_at": e.last_data_at, "stale": e.stale, "events": e.events,
         "changes": [
-            {"indicator": code, "from_value": c[0], "from_normalised": c[1], "to_value": c[2],
-             "to_normalised": c[3], "event_id": c[4], "feed": c[5], "occurred_at": c[6]}
-            for code, c in (raw.get("x") or {}).items()],
+            {"indicator": code, "from_value": c.from_raw, "from_normalised": c.from_normalised,
+             "to_value": c.to_raw, "to_normalised": c.to_normalised, "event_id": c.event_id,
+             "feed": c.feed, "occurred_at": c.occurred_at}
+            for code, c in e.changes.items()],
     }
 
 
@@ -178,23 +185,23 @@ class HistoryStore:
 
     # -- resolving moments ---------------------------------------------------------------
 
-    def oldest(self) -> tuple[int, int] | None:
-        """Return (version, t) of the oldest kept version, or None before any commit."""
+    def oldest(self) -> VersionMember | None:
+        """Return the oldest kept version and its time, or None before any commit."""
         got = self.client.zrange(K.VERSIONS, 0, 0)
-        return _split(got[0]) if got else None
+        return VersionMember.from_stored(got[0]) if got else None
 
-    def latest(self) -> tuple[int, int] | None:
-        """Return (version, t) of the newest version."""
+    def latest(self) -> VersionMember | None:
+        """Return the newest version and its time."""
         got = self.client.zrange(K.VERSIONS, -1, -1)
-        return _split(got[0]) if got else None
+        return VersionMember.from_stored(got[0]) if got else None
 
     def at_version(self, version: int) -> Moment:
         """Resolve a ranking version to the last kept version at or before it."""
         got = self.client.zrevrangebyscore(K.VERSIONS, version, "-inf", start=0, num=1)
         if not got:
             oldest = self.oldest()
-            raise TooOld(oldest[1] if oldest else None)
-        v, t = _split(got[0])
+            raise TooOld(oldest.committed_ms if oldest else None)
+        v, t = VersionMember.from_stored(got[0])
         return Moment(v, t, t)
 
     def at_time(self, at_ms: int, now_ms: int | None = None) -> Moment:
@@ -204,20 +211,21 @@ class HistoryStore:
         got = self._resolve_time(args=[resolved])
         if not got:
             oldest = self.oldest()
-            raise TooOld(oldest[1] if oldest else None)
-        v, t = _split(got)
+            raise TooOld(oldest.committed_ms if oldest else None)
+        v, t = VersionMember.from_stored(got)
         return Moment(v, t, resolved)
 
     # -- reading -------------------------------------------------------------------------
 
-    def snapshot(self, version: int) -> dict[str, dict[str, Any]]:
-        """Return {city: its stored entry in force at a version, without its changes "x"};
+    def snapshot(self, version: int) -> dict[str, HistoryEntry]:
+        """Return {city: its entry in force at a version, without its changes};
         cities first scored later are absent."""
-        out: dict[str, dict[str, Any]] = {}
+        out: dict[str, HistoryEntry] = {}
+        read = HistoryEntry.from_stored
         for batch in _batches(self._cities(), SNAPSHOT_BATCH):
             flat = self._snapshot(args=[version, *batch])
             for i in range(0, len(flat), 2):
-                out[flat[i]] = loads(flat[i + 1])
+                out[flat[i]] = read(loads(flat[i + 1]))
         return out
 
     def cards(self, cities: list[str] | None = None) -> dict[str, dict[str, Any]]:
@@ -231,37 +239,38 @@ class HistoryStore:
                     out[city] = loads(raw)
         return out
 
-    def scores(self, version: int) -> dict[str, tuple[float | None, int]]:
+    def scores(self, version: int) -> dict[str, ScoreAt]:
         """Return every city's (overall score or None if unranked, entry version) in force at
         a version (cities first scored later are absent): the ranking's input, read lightly."""
-        out: dict[str, tuple[float | None, int]] = {}
+        out: dict[str, ScoreAt] = {}
         for batch in _batches(self._cities(), SNAPSHOT_BATCH):
             flat = self._scores(args=[version, *batch])
             for i in range(0, len(flat), 3):
                 text = flat[i + 1]
-                out[flat[i]] = (None if text == "null" else float(text), int(flat[i + 2]))
+                out[flat[i]] = ScoreAt(None if text == "null" else float(text), int(flat[i + 2]))
         return out
 
-    def entries_at(self, cities: list[str], version: int) -> dict[str, dict[str, Any]]:
-        """Return some cities' stored entries in force at a version (one round trip)."""
+    def entries_at(self, cities: list[str], version: int) -> dict[str, HistoryEntry]:
+        """Return some cities' entries in force at a version (one round trip)."""
         pipe = self.client.pipeline(transaction=False)
         for city in cities:
             pipe.zrevrangebyscore(K.city_history(city), version, "-inf", start=0, num=1)
-        return {c: loads(got[0]) for c, got in zip(cities, pipe.execute()) if got}
+        return {c: HistoryEntry.from_stored(loads(got[0]))
+                for c, got in zip(cities, pipe.execute()) if got}
 
-    def entry_at(self, city: str, version: int) -> dict[str, Any] | None:
-        """Return a city's stored entry in force at a version, or None."""
+    def entry_at(self, city: str, version: int) -> HistoryEntry | None:
+        """Return a city's entry in force at a version, or None."""
         got = read_entries(self.client, city, upto=version, limit=1)
         return got[0] if got else None
 
-    def first_entry(self, city: str) -> dict[str, Any] | None:
+    def first_entry(self, city: str) -> HistoryEntry | None:
         """Return a city's oldest kept entry (where its history starts), or None."""
         got = self.client.zrange(K.city_history(city), 0, 0)
-        return loads(got[0]) if got else None
+        return HistoryEntry.from_stored(loads(got[0])) if got else None
 
     def entries(self, city: str, after: int | None = None, upto: int | None = None,
-                limit: int = 0) -> list[dict[str, Any]]:
-        """Return a city's stored entries with after < version <= upto, oldest first
+                limit: int = 0) -> list[HistoryEntry]:
+        """Return a city's entries with after < version <= upto, oldest first
         (the last `limit` of them if given)."""
         return read_entries(self.client, city, after, upto, limit)
 
@@ -356,14 +365,16 @@ class HistoryStore:
                 pipe.zrangebyscore(K.city_history(city), f"({v_lo}", v_hi)
             writes = self.client.pipeline(transaction=True)  # readers never see a gap
             for city, members in zip(cities, pipe.execute()):
+                # Rewritten entries keep every other member exactly as stored.
                 entries = [loads(m) for m in members]
-                drop, merged = thin([(e["v"], e["t"], e.get("x") or {}) for e in entries], res)
+                drop, merged = thin([(e["v"], e["t"], changes_from_stored(e.get("x")))
+                                     for e in entries], res)
                 key = K.city_history(city)
                 for v in drop:
                     writes.zremrangebyscore(key, v, v)
                 for e in entries:
                     if e["v"] in merged:
-                        e["x"] = merged[e["v"]]
+                        e["x"] = changes_to_stored(merged[e["v"]])
                         writes.zremrangebyscore(key, e["v"], e["v"])
                         writes.zadd(key, {compact(e): e["v"]})
                 removed += len(drop)
@@ -375,10 +386,11 @@ class HistoryStore:
     def _last_version_before(self, at_ms: int) -> int:
         """Return the last version committed before at_ms (0 if none)."""
         got = self._resolve_time(args=[at_ms - 1])
-        return _split(got)[0] if got else 0
+        return VersionMember.from_stored(got).version if got else 0
 
     def _thin_versions(self, v_lo: int, v_hi: int, res: int) -> None:
-        versions = [_split(m) for m in self.client.zrangebyscore(K.VERSIONS, f"({v_lo}", v_hi)]
+        versions = [VersionMember.from_stored(m)
+                    for m in self.client.zrangebyscore(K.VERSIONS, f"({v_lo}", v_hi)]
         drop, _ = thin([(v, t, {}) for v, t in versions], res)
         if drop:
             pipe = self.client.pipeline(transaction=False)
@@ -391,8 +403,8 @@ class HistoryStore:
 
 
 def read_entries(client: Client, city: str, after: int | None = None, upto: int | None = None,
-                 limit: int = 0) -> list[dict[str, Any]]:
-    """Return a city's stored entries with after < version <= upto, oldest first (the last
+                 limit: int = 0) -> list[HistoryEntry]:
+    """Return a city's entries with after < version <= upto, oldest first (the last
     `limit` of them if given)."""
     lo = "-inf" if after is None else f"({after}"
     hi = "+inf" if upto is None else upto
@@ -401,12 +413,8 @@ def read_entries(client: Client, city: str, after: int | None = None, upto: int 
         got.reverse()
     else:
         got = client.zrangebyscore(K.city_history(city), lo, hi)
-    return [loads(m) for m in got]
-
-
-def _split(member: str) -> tuple[int, int]:
-    v, _, t = member.partition(":")
-    return int(v), int(t)
+    read = HistoryEntry.from_stored
+    return [read(loads(m)) for m in got]
 
 
 def _batches(items: Iterator[str], size: int) -> Iterator[list[str]]:

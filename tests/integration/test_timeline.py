@@ -249,7 +249,7 @@ def test_retention_thins_history_and_keeps_kept_moments_exact(pipeline: Pipeline
     assert history.compact_step(max_cities=1) == 0  # and the next one is not due yet
     kept = history.size("delta")
     assert kept < before
-    versions = {e["v"] for e in history.entries("delta")}
+    versions = {e.version for e in history.entries("delta")}
     # every kept version still answers exactly what was served at it
     for version, rows in served:
         if version in versions:
