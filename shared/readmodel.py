@@ -29,11 +29,21 @@ class RankBandSchema(Schema):
 class ChangeSinceSchema(Schema):
     """A row's change since the response's `since` moment (default: the UTC day's start)."""
 
-    rank_then = fields.Integer(allow_none=True, metadata={
+    rank_before = fields.Integer(allow_none=True, metadata={
         "description": "rank at the since moment (null: not ranked then)"})
+    rank_after = fields.Integer(allow_none=True, metadata={
+        "description": "rank now (the row's rank; null: not ranked)"})
+    places_gained = fields.Integer(allow_none=True, metadata={
+        "description": "places gained since (rank_before - rank_after; positive: rose, "
+                       "negative: fell; null: unranked at either end)"})
+    rank_then = fields.Integer(allow_none=True, metadata={
+        "deprecated": True,
+        "description": "deprecated, kept for one release: use rank_before (same value)"})
     score_then = fields.Float(allow_none=True, metadata={"description": "score then"})
     move = fields.Integer(allow_none=True, metadata={
-        "description": "places gained since (rank_then - rank; negative: places lost)"})
+        "deprecated": True,
+        "description": "deprecated, kept for one release: use places_gained (same value and "
+                       "sign: rank_then - rank, positive: rose)"})
     score_change = fields.Float(allow_none=True, metadata={"description": "score - score_then"})
 
 
