@@ -145,7 +145,9 @@ class StreamSnapshotSchema(Schema):
     """The data of the stream's first `snapshot` event."""
 
     ranking_version = fields.Integer()
-    index_date = fields.String(allow_none=True, metadata={"description": INDEX_DATE})
+    index_date = fields.String(allow_none=True, metadata={
+        "description": INDEX_DATE + "; null until the first daily tick (the methodology's "
+                       "base date applies)"})
     as_of = fields.String(allow_none=True, metadata={"deprecated": True,
                                                      "description": AS_OF_ALIAS})
     updated_ms = fields.Integer(allow_none=True, metadata={
