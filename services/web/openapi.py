@@ -10,12 +10,18 @@ from shared.events import EventCodec
 from shared.handlers import params
 from shared.methodology import Methodology
 from shared.openapi import add_ingest, json_body, new_spec
-from shared.readmodel import RankingRowSchema
+from shared.readmodel import RankingRowSchema, deprecated_alias, places_gained_field
 
 WEB_SERVER = {"url": "http://127.0.0.1:8000", "description": "web (default port 8000)"}
 # Ranking, city and methodology reads carry an ETag and Cache-Control (services/web/caching.py).
 NOT_MODIFIED = {"description": "not modified: the If-None-Match tag is current"}
 INGEST_SERVER = {"url": "http://127.0.0.1:8001", "description": "ingest (default port 8001)"}
+
+
+INDEX_DATE = ("the index date: the day the scores are computed for (moved only by the "
+              "daily tick; not a request moment)")
+AS_OF_NOTE = "same value; as a query parameter as_of stays: a past moment"
+FELL = "the opposite sign: positive = fell, i.e. -places_gained"
 
 
 class UnrankedSchema(Schema):
@@ -83,25 +89,14 @@ class ExplainSchema(Schema):
         "description": "rank at since (from.rank; null: not ranked then)"})
     rank_after = fields.Integer(allow_none=True, metadata={
         "description": "rank at until (to.rank; null: not ranked then)"})
-    places_gained = fields.Integer(allow_none=True, metadata={
-        "description": "rank_before - rank_after (positive: rose, negative: fell; null: "
-                       "unranked at either end)"})
-    places_gained_own = fields.Integer(allow_none=True, metadata={
-        "description": "the part of places_gained the city's own score change explains"})
-    places_gained_others = fields.Integer(allow_none=True, metadata={
-        "description": "the part other cities' changes explain (own + others = places_gained)"})
-    rank_delta = fields.Integer(allow_none=True, metadata={
-        "deprecated": True,
-        "description": "deprecated, kept for one release: use places_gained. to.rank - "
-                       "from.rank (positive: fell), i.e. -places_gained"})
-    rank_delta_own = fields.Integer(allow_none=True, metadata={
-        "deprecated": True,
-        "description": "deprecated, kept for one release: use places_gained_own "
-                       "(rank_delta_own = -places_gained_own)"})
-    rank_delta_others = fields.Integer(allow_none=True, metadata={
-        "deprecated": True,
-        "description": "deprecated, kept for one release: use places_gained_others "
-                       "(rank_delta_others = -places_gained_others)"})
+    places_gained = places_gained_field()
+    places_gained_own = places_gained_field(
+        "the part of places_gained the city's own score change explains")
+    places_gained_others = places_gained_field(
+        "the part other cities' changes explain (own + others = places_gained)")
+    rank_delta = deprecated_alias("places_gained", FELL)
+    rank_delta_own = deprecated_alias("places_gained_own", FELL)
+    rank_delta_others = deprecated_alias("places_gained_others", FELL)
     aggregation = fields.String()
     pillars = fields.List(fields.Nested(PillarContributionSchema))
     indicators = fields.List(fields.Nested(IndicatorContributionSchema))
@@ -113,15 +108,9 @@ class ExplainSchema(Schema):
     history_kept = fields.String(metadata={"description": "the retention, in words"})
 
 
-INDEX_DATE = ("the index date: the day the scores are computed for (moved only by the "
-              "daily tick; not a request moment)")
-AS_OF_ALIAS = ("deprecated, kept for one release: use index_date (same value). As a query "
-               "parameter as_of stays: a past moment")
-
-
 class RankingSchema(Schema):
     index_date = fields.String(metadata={"description": INDEX_DATE})
-    as_of = fields.String(metadata={"deprecated": True, "description": AS_OF_ALIAS})
+    as_of = deprecated_alias("index_date", AS_OF_NOTE, fields.String)
     updated_at = fields.String(allow_none=True)
     ranking_version = fields.Integer()
     methodology_version = fields.String()
@@ -148,8 +137,7 @@ class StreamSnapshotSchema(Schema):
     index_date = fields.String(allow_none=True, metadata={
         "description": INDEX_DATE + "; null until the first daily tick (the methodology's "
                        "base date applies)"})
-    as_of = fields.String(allow_none=True, metadata={"deprecated": True,
-                                                     "description": AS_OF_ALIAS})
+    as_of = deprecated_alias("index_date", AS_OF_NOTE, fields.String)
     updated_ms = fields.Integer(allow_none=True, metadata={
         "description": "when the ranking was last committed (Unix ms)"})
 
@@ -174,16 +162,10 @@ class StreamChangeSchema(Schema):
         "description": "rank before the commit (null: not ranked)"})
     rank_after = fields.Integer(allow_none=True, metadata={
         "description": "rank after it (null: not ranked)"})
-    places_gained = fields.Integer(allow_none=True, metadata={
-        "description": "rank_before - rank_after (positive: rose; null: unranked at an end)"})
+    places_gained = places_gained_field()
     rank = fields.Integer(allow_none=True, metadata={"description": "rank after (= rank_after)"})
-    old_rank = fields.Integer(allow_none=True, metadata={
-        "deprecated": True,
-        "description": "deprecated, kept for one release: use rank_before (same value)"})
-    rank_delta = fields.Integer(allow_none=True, metadata={
-        "deprecated": True,
-        "description": "deprecated, kept for one release: use places_gained. rank - old_rank "
-                       "(positive: fell), i.e. -places_gained"})
+    old_rank = deprecated_alias("rank_before")
+    rank_delta = deprecated_alias("places_gained", "rank - old_rank; " + FELL)
 
 
 class PillarChangeSchema(Schema):
@@ -202,14 +184,12 @@ class WebhookChangeSchema(Schema):
     score_after = fields.Float(allow_none=True)
     rank_before = fields.Integer(allow_none=True)
     rank_after = fields.Integer(allow_none=True)
-    places_gained = fields.Integer(allow_none=True, metadata={
-        "description": "rank_before - rank_after (positive: rose; null: unranked at an end)"})
+    places_gained = places_gained_field()
     pillar_changes = fields.List(fields.Nested(PillarChangeSchema), metadata={
         "description": "the three pillars whose scores moved most, largest first (raw pillar "
                        "deltas, not the Shapley drivers of the stream and explain)"})
-    top_drivers = fields.List(fields.Nested(PillarChangeSchema), metadata={
-        "deprecated": True,
-        "description": "deprecated, kept for one release: use pillar_changes (same value)"})
+    top_drivers = deprecated_alias("pillar_changes", "same value", fields.List,
+                                   fields.Nested(PillarChangeSchema))
     committed_ms = fields.Integer()
 
 
