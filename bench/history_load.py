@@ -16,7 +16,7 @@ Then real HTTP to the real web service measures, first with nothing arriving and
 while indicator updates arrive at one per city per minute through the real ingest, `as_of`
 rankings at random moments (cold: a moment no process has read yet; warm: the same moment
 again), explanations since a random moment for random cities, and the live ranking with its
-default since (today); then one real `HistoryStore.compact()` pass is timed. Redis memory
+default since (today); then one real `HistoryStore.thin()` pass is timed. Redis memory
 is read before and after the history is written. Run alone:
 `python bench/bench.py --phases noop,history`.
 """
@@ -416,7 +416,7 @@ def history_size(tmp: Path, n: int, setup: list[dict[str, Any]],
         client.set(K.HISTORY_COMPACTED, now_ms)
         store = HistoryStore(client, TIERS)
         t0 = time.perf_counter()
-        removed = store.compact()
+        removed = store.thin()
         compact_s = time.perf_counter() - t0
         mem2 = _memory(client)
         entries = written["entries"]
@@ -478,7 +478,7 @@ def report_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
             (f"history {int(n):,} cities: kept entries per city; bytes per entry; per city",
              f"{v['entries_per_city']}; {v['bytes_per_entry']:.0f} B; "
              f"{v['bytes_per_city'] / 1e6:.2f} MB"),
-            (f"history {int(n):,} cities: one compact() pass",
+            (f"history {int(n):,} cities: one thin() pass",
              f"{v['compact_s']:.2f} s ({v['compact_removed']:,} removed)"),
         ]
     return rows

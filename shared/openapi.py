@@ -71,6 +71,8 @@ class ImpactSchema(_Response):
         "description": "the same with the batch applied, full precision"})
     rank_before = fields.Integer(required=True, allow_none=True)
     rank_after = fields.Integer(required=True, allow_none=True)
+    places_gained = fields.Integer(allow_none=True, metadata={
+        "description": "rank_before - rank_after (positive: rose; null: unranked at an end)"})
     pillars = fields.Dict(required=True, metadata={
         "description": "pillar code -> [before, after] pillar score",
         "additionalProperties": {"type": "array", "items": {"type": ["number", "null"]},

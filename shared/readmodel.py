@@ -15,6 +15,21 @@ from marshmallow import Schema, fields
 
 from shared.domain.records import RankBand
 
+PLACES_GAINED = ("places gained: rank_before - rank_after (positive: rose, negative: fell; "
+                 "null: unranked at either end)")
+
+
+def places_gained_field(description: str = PLACES_GAINED) -> Any:
+    """Return the schema field of places_gained, the one sign of a rank change."""
+    return fields.Integer(allow_none=True, metadata={"description": description})
+
+
+def deprecated_alias(use: str, note: str = "same value", kind: Any = fields.Integer,
+                     *args: Any) -> Any:
+    """Return the schema field of a deprecated alias of `use`, kept for one release."""
+    return kind(*args, allow_none=True, metadata={
+        "deprecated": True, "description": f"deprecated, kept for one release: use {use} ({note})"})
+
 
 class RankBandSchema(Schema):
     """A city's rank over the sensitivity analysis's plausible weightings."""
@@ -31,11 +46,14 @@ class RankBandSchema(Schema):
 class ChangeSinceSchema(Schema):
     """A row's change since the response's `since` moment (default: the UTC day's start)."""
 
-    rank_then = fields.Integer(allow_none=True, metadata={
+    rank_before = fields.Integer(allow_none=True, metadata={
         "description": "rank at the since moment (null: not ranked then)"})
+    rank_after = fields.Integer(allow_none=True, metadata={
+        "description": "rank now (the row's rank; null: not ranked)"})
+    places_gained = places_gained_field()
+    rank_then = deprecated_alias("rank_before")
     score_then = fields.Float(allow_none=True, metadata={"description": "score then"})
-    move = fields.Integer(allow_none=True, metadata={
-        "description": "places gained since (rank_then - rank; negative: places lost)"})
+    move = deprecated_alias("places_gained", "same value and sign: rank_then - rank")
     score_change = fields.Float(allow_none=True, metadata={"description": "score - score_then"})
 
 

@@ -137,8 +137,8 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
         m.REVIEW_EXPIRED.inc(review_handlers.expire(
             ctx.review, ctx.settings.review_held_retention_seconds, ctx.ports.stats,
             datetime.now(UTC)))
-        # a slice of 500 cities per sweep; a pass at most once per compact interval
-        m.HISTORY_THINNED.inc(ctx.history.compact_step())
+        # a slice of 500 cities per sweep; a pass at most once per thinning interval
+        m.HISTORY_THINNED.inc(ctx.history.thin_step())
         band_handlers.sweep_bands(ctx.bands, ctx.publisher.bands)
         return len(cities)  # webhook retries are swept by the hooks worker (services/hooks)
 

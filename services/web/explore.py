@@ -13,6 +13,7 @@ from services.web.api import ctx
 from services.web.pages import pillar_list
 from shared.handlers import params
 from shared.handlers.queries import RankingQuery, rankings_document
+from shared.scoring.explain import places_gained
 from shared.scoring.whatif import AGGREGATIONS
 
 MOVERS = 5  # cities listed as the biggest risers and fallers
@@ -63,7 +64,7 @@ def explore_page(args: dict[str, str]) -> dict[str, Any]:
         p["official"] = p["weight"]
     items = doc["items"]
     for item in items:
-        item["move"] = item["official_rank"] - item["rank"]
+        item["places_gained"] = places_gained(item["official_rank"], item["rank"])
     return {"doc": doc, "items": items, "pillars": pillars, "aggregation": doc["aggregation"],
             "official_aggregation": m.aggregation, "movers": movers(items),
             "movers_n": MOVERS, "slider_max": max(100.0, *(p["value"] for p in pillars))}

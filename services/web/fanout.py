@@ -20,7 +20,8 @@ from itertools import islice
 import redis
 
 from shared.handlers.params import stream_id
-from shared.jsonfast import compact
+from shared.jsonfast import JSONDecodeError, compact, loads
+from shared.scoring.explain import rank_change
 from shared.store.ranking import IndexMeta, RankingReader
 
 BLOCK_MS = 1000  # the reader's XREAD BLOCK; also how often the snapshot metadata refreshes
@@ -50,6 +51,20 @@ def sse_raw(event: str, json_text: str, event_id: str | None = None) -> bytes:
     """Encode one Server-Sent Event whose data is JSON text already."""
     head = f"id: {event_id}\n" if event_id else ""
     return f"{head}event: {event}\ndata: {json_text}\n\n".encode()
+
+
+def change_text(raw: str) -> str:
+    """Return a stored change message as the stream sends it: with its rank change in the
+    public convention (rank_before, rank_after, places_gained: positive = rose) beside the
+    deprecated old_rank and rank_delta (positive = fell), kept for one release."""
+    try:
+        change = loads(raw)
+    except JSONDecodeError:
+        return raw
+    if not isinstance(change, dict) or "places_gained" in change:
+        return raw
+    change.update(rank_change(change.get("old_rank"), change.get("rank")))
+    return compact(change)
 
 
 @dataclass(frozen=True)
@@ -118,7 +133,8 @@ class Fanout:
                 if key is None:
                     continue
                 self._seq += 1
-                self._frames.append(Frame(self._seq, key, sid, sse_raw("change", raw, sid)))
+                self._frames.append(Frame(self._seq, key, sid,
+                                         sse_raw("change", change_text(raw), sid)))
                 self._position = sid
             self._meta, self.healthy = meta, True
             self.reads += 1
@@ -201,7 +217,9 @@ class Viewer:
                 return self._catch_up()
         self.seq, self.last, self.last_sid = seq, sid_key(position), position
         out.append(sse("snapshot", {"ranking_version": meta.ranking_version,
-                                    "as_of": meta.index_date, "updated_ms": meta.updated_ms},
+                                    "index_date": meta.index_date,
+                                    "as_of": meta.index_date,  # deprecated alias, one release
+                                    "updated_ms": meta.updated_ms},
                        position))
         return out
 
@@ -222,7 +240,7 @@ class Viewer:
                 if until is None and position is not None and key is not None \
                         and key > (sid_key(position) or key):
                     break  # the buffer will carry it
-                out.append(sse_raw("change", raw, sid))
+                out.append(sse_raw("change", change_text(raw), sid))
                 self.last, self.last_sid, after = key, sid, sid
             if len(rows) < 1000:
                 break

@@ -10,12 +10,18 @@ from shared.events import EventCodec
 from shared.handlers import params
 from shared.methodology import Methodology
 from shared.openapi import add_ingest, json_body, new_spec
-from shared.readmodel import RankingRowSchema
+from shared.readmodel import RankingRowSchema, deprecated_alias, places_gained_field
 
 WEB_SERVER = {"url": "http://127.0.0.1:8000", "description": "web (default port 8000)"}
 # Ranking, city and methodology reads carry an ETag and Cache-Control (services/web/caching.py).
 NOT_MODIFIED = {"description": "not modified: the If-None-Match tag is current"}
 INGEST_SERVER = {"url": "http://127.0.0.1:8001", "description": "ingest (default port 8001)"}
+
+
+INDEX_DATE = ("the index date: the day the scores are computed for (moved only by the "
+              "daily tick; not a request moment)")
+AS_OF_NOTE = "same value; as a query parameter as_of stays: a past moment"
+FELL = "the opposite sign: positive = fell, i.e. -places_gained"
 
 
 class UnrankedSchema(Schema):
@@ -79,12 +85,18 @@ class ExplainSchema(Schema):
     to = fields.Nested(ExplainEndSchema)
     score_delta = fields.Float(allow_none=True, metadata={
         "description": "null when the city was unranked at either end"})
-    rank_delta = fields.Integer(allow_none=True, metadata={
-        "description": "to.rank - from.rank (positive: fell)"})
-    rank_delta_own = fields.Integer(allow_none=True, metadata={
-        "description": "the part of rank_delta the city's own score change explains"})
-    rank_delta_others = fields.Integer(allow_none=True, metadata={
-        "description": "the part other cities' changes explain"})
+    rank_before = fields.Integer(allow_none=True, metadata={
+        "description": "rank at since (from.rank; null: not ranked then)"})
+    rank_after = fields.Integer(allow_none=True, metadata={
+        "description": "rank at until (to.rank; null: not ranked then)"})
+    places_gained = places_gained_field()
+    places_gained_own = places_gained_field(
+        "the part of places_gained the city's own score change explains")
+    places_gained_others = places_gained_field(
+        "the part other cities' changes explain (own + others = places_gained)")
+    rank_delta = deprecated_alias("places_gained", FELL)
+    rank_delta_own = deprecated_alias("places_gained_own", FELL)
+    rank_delta_others = deprecated_alias("places_gained_others", FELL)
     aggregation = fields.String()
     pillars = fields.List(fields.Nested(PillarContributionSchema))
     indicators = fields.List(fields.Nested(IndicatorContributionSchema))
@@ -97,7 +109,8 @@ class ExplainSchema(Schema):
 
 
 class RankingSchema(Schema):
-    as_of = fields.String(metadata={"description": "index date"})
+    index_date = fields.String(metadata={"description": INDEX_DATE})
+    as_of = deprecated_alias("index_date", AS_OF_NOTE, fields.String)
     updated_at = fields.String(allow_none=True)
     ranking_version = fields.Integer()
     methodology_version = fields.String()
@@ -115,6 +128,69 @@ class RankingSchema(Schema):
     offset = fields.Integer()
     items = fields.List(fields.Nested(RankingRowSchema))  # the read model's one row schema
     unranked = fields.List(fields.Nested(UnrankedSchema))
+
+
+class StreamSnapshotSchema(Schema):
+    """The data of the stream's first `snapshot` event."""
+
+    ranking_version = fields.Integer()
+    index_date = fields.String(allow_none=True, metadata={
+        "description": INDEX_DATE + "; null until the first daily tick (the methodology's "
+                       "base date applies)"})
+    as_of = deprecated_alias("index_date", AS_OF_NOTE, fields.String)
+    updated_ms = fields.Integer(allow_none=True, metadata={
+        "description": "when the ranking was last committed (Unix ms)"})
+
+
+class StreamChangeSchema(Schema):
+    """The data of one `change` event on the stream: one city's commit."""
+
+    ranking_version = fields.Integer()
+    t = fields.Integer(metadata={"description": "commit time (Unix ms)"})
+    city_id = fields.String()
+    index_date = fields.String(metadata={"description": INDEX_DATE})
+    score = fields.Float(allow_none=True)
+    pillars = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
+    events = fields.Integer(metadata={"description": "events folded into this commit"})
+    old_score = fields.Float(allow_none=True, metadata={"description": "score before"})
+    score_delta = fields.Float(allow_none=True)
+    drivers = fields.Dict(metadata={
+        "description": "the Shapley split of score_delta: its top two pillars and indicators "
+                       "({pillars: [{pillar, contribution}], indicators: [{indicator, pillar, "
+                       "contribution, from_value, to_value, event_id, feed}]})"})
+    rank_before = fields.Integer(allow_none=True, metadata={
+        "description": "rank before the commit (null: not ranked)"})
+    rank_after = fields.Integer(allow_none=True, metadata={
+        "description": "rank after it (null: not ranked)"})
+    places_gained = places_gained_field()
+    rank = fields.Integer(allow_none=True, metadata={"description": "rank after (= rank_after)"})
+    old_rank = deprecated_alias("rank_before")
+    rank_delta = deprecated_alias("places_gained", "rank - old_rank; " + FELL)
+
+
+class PillarChangeSchema(Schema):
+    pillar = fields.String()
+    before = fields.Float()
+    after = fields.Float()
+    delta = fields.Float(metadata={"description": "after - before (rounded to 6 places)"})
+
+
+class WebhookChangeSchema(Schema):
+    """The `data` of a rank_change or score_change webhook delivery."""
+
+    city_id = fields.String()
+    ranking_version = fields.Integer()
+    score_before = fields.Float(allow_none=True)
+    score_after = fields.Float(allow_none=True)
+    rank_before = fields.Integer(allow_none=True)
+    rank_after = fields.Integer(allow_none=True)
+    places_gained = places_gained_field()
+    pillar_changes = fields.List(fields.Nested(PillarChangeSchema), metadata={
+        "description": "the three pillars whose scores moved most, largest first (raw pillar "
+                       "deltas, not the Shapley drivers of the stream and explain)"})
+    top_drivers = deprecated_alias("pillar_changes", "same value", fields.List,
+                                   fields.Nested(PillarChangeSchema))
+    committed_ms = fields.Integer()
 
 
 def build_openapi(methodology: Methodology) -> dict[str, Any]:
@@ -177,6 +253,9 @@ def build_openapi(methodology: Methodology) -> dict[str, Any]:
     query += [as_of, since]
     not_kept = json_body("Error", "as_of before the oldest kept point of history")
     spec.components.schema("Explain", schema=ExplainSchema)
+    spec.components.schema("StreamSnapshot", schema=StreamSnapshotSchema)
+    spec.components.schema("StreamChange", schema=StreamChangeSchema)
+    spec.components.schema("WebhookChange", schema=WebhookChangeSchema)
     spec.path("/api/v1/rankings", operations={"get": {
         "summary": "The live ranking (or as it was at as_of)", "parameters": query,
         "responses": {"200": json_body("Ranking", "ranking"), "304": NOT_MODIFIED,
@@ -225,7 +304,9 @@ def build_openapi(methodology: Methodology) -> dict[str, Any]:
     spec.path("/api/v1/stream", operations={"get": {
         "summary": "Server-Sent Events of ranking changes (resumable with Last-Event-ID)",
         "parameters": stream_query,
-        "responses": {"200": {"description": "event stream",
+        "responses": {"200": {"description": "event stream: a `snapshot` event "
+                                             "(StreamSnapshot), then a `change` event per "
+                                             "commit (StreamChange)",
                               "content": {"text/event-stream": {}}},
                       "400": json_body("Error", "bad query parameter"),
                       "503": json_body("Error", "this process holds its maximum of live "

@@ -106,19 +106,19 @@ def ranking_page(args: dict[str, str]) -> dict[str, Any]:
     prev_date, prev_ranks = None, None
     for item in items:
         item.update(rank_then=None, movement=None, new=False, score_change=None)
-    if "since" in doc and any(i["change"]["rank_then"] is not None for i in doc["items"]):
+    if "since" in doc and any(i["change"]["rank_before"] is not None for i in doc["items"]):
         basis = "since"
         for item in items:
             change = item["change"]
-            item["rank_then"] = change["rank_then"]
-            item["movement"] = change["move"]
-            item["new"] = change["rank_then"] is None
+            item["rank_then"] = change["rank_before"]
+            item["movement"] = change["places_gained"]
+            item["new"] = change["rank_before"] is None
             item["score_change"] = change["score_change"]
     elif past is None:
         # Nobody was ranked at the since point (history starts with an empty index): count
         # from the previous edition, else from when the page was opened.
         ids = [r["city_id"] for r in all_rows] + [u["city_id"] for u in doc["unranked"]]
-        prev_date, ranks = previous_edition(ids, doc["as_of"])
+        prev_date, ranks = previous_edition(ids, doc["index_date"])
         basis = "edition" if prev_date else "opened"
         prev_ranks = ranks if prev_date else None
         for item in items:

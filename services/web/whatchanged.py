@@ -18,7 +18,7 @@ from shared.methodology import Methodology
 PASSERS_NAMED = 3  # cities named in "X passed it"; the rest are counted
 
 
-def iso_ms(iso_time: str) -> int:
+def iso_to_ms(iso_time: str) -> int:
     """Return an RFC 3339 time in Unix ms."""
     return int(datetime.fromisoformat(iso_time).timestamp() * 1000)
 
@@ -87,7 +87,7 @@ def what_changed(doc: dict[str, Any] | None, m: Methodology, since_text: str,
                                _link("The data (JSON)", json_href)]], "moved": False}
     name, a, b = doc["name"], doc["from"], doc["to"]
     score_moved = doc["score_delta"] is not None and abs(doc["score_delta"]) >= 0.0005
-    rank_moved = doc["rank_delta"] not in (None, 0) or (a["rank"] is None) != (b["rank"] is None)
+    rank_moved = doc["places_gained"] not in (None, 0) or (a["rank"] is None) != (b["rank"] is None)
     if not score_moved and not rank_moved and not doc["indicators"]:
         return {"sentences": [[_link(f"No change since {since_text}: {name} is "
                                      + (f"{fmt_ordinal(b['rank'])}" if b["rank"] else "not ranked")
@@ -129,7 +129,7 @@ def what_changed(doc: dict[str, Any] | None, m: Methodology, since_text: str,
     if score_moved and a["score"] is not None and b["score"] is not None:
         second = [_link(f"Its score went from {a['score']:.1f} to {b['score']:.1f} "
                         f"({fmt_signed(doc['score_delta'])} points)")]
-        own, others = doc["rank_delta_own"], doc["rank_delta_others"]
+        own, others = doc["places_gained_own"], doc["places_gained_others"]
         if own and others:
             second.append(_link(f"; of its rank change, {abs(own)} place(s) came from its own "
                                 f"score and {abs(others)} from other cities' changes"))
@@ -146,7 +146,7 @@ def explain_view(city_id: str, args: Mapping[str, str], as_of: dict[str, Any] | 
     """Explain the city's move since since= (spans count back from the page's moment)."""
     c = ctx()
     since = args.get("since") or None
-    ref = c.timeline.now_ms() if as_of is None else iso_ms(as_of["resolved_at"])
+    ref = c.timeline.now_ms() if as_of is None else iso_to_ms(as_of["resolved_at"])
     start = since_point(since, ref)
     until = None if as_of is None else Point("version", as_of["ranking_version"],
                                              str(as_of["ranking_version"]))
@@ -160,7 +160,7 @@ def explain_view(city_id: str, args: Mapping[str, str], as_of: dict[str, Any] | 
     at = doc["from"]["at"] if doc else None
     since_text = ("the start of today" if since is None and as_of is None
                   else fmt_moment(at) if at else since or "today")
-    if since is None and as_of is None and at and iso_ms(at) > start.value:
+    if since is None and as_of is None and at and iso_to_ms(at) > start.value:
         since_text = f"{fmt_moment(at)} (history starts then)"
     return {"doc": doc, "href": href, "since": since or "", "since_text": since_text,
             **what_changed(doc, c.methodology, since_text, href)}

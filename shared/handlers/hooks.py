@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from shared.domain.records import ChangeMessage
+from shared.scoring.explain import rank_change
 from shared.store.hooks import Hook, HookStore
 from shared.store.ranking import RankingReader
 
 MAX_ATTEMPTS = 6  # first try + 5 retries, backoff 1, 2, 4, 8, 16 s (all far below visibility)
-TOP_DRIVERS = 3
+TOP_PILLAR_CHANGES = 3  # pillar_changes on a webhook: the pillars that moved most
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: str) -> str:
@@ -37,8 +38,9 @@ def backoff_ms(attempt: int) -> int:
     return int(1000 * 2 ** max(attempt - 1, 0))
 
 
-def drivers(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return the pillars that moved most, largest absolute move first."""
+def pillar_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the pillars whose scores moved most (raw pillar deltas, not the Shapley
+    drivers of the stream and explain), largest absolute move first."""
     old = (before or {}).get("pillars") or {}
     moved = []
     for pillar, score in (after.get("pillars") or {}).items():
@@ -49,19 +51,20 @@ def drivers(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[s
             moved.append({"pillar": pillar, "before": prev, "after": score,
                           "delta": round(score - prev, 6)})
     moved.sort(key=lambda d: (-abs(d["delta"]), d["pillar"]))
-    return moved[:TOP_DRIVERS]
+    return moved[:TOP_PILLAR_CHANGES]
 
 
 def event_of(change: ChangeMessage, before: dict[str, Any] | None) -> dict[str, Any]:
     """Return the delivery data of one ranking change (before: the previous history entry)."""
+    moved = pillar_changes(before, {"pillars": change.pillars})
     return {
         "city_id": change.city_id,
         "ranking_version": change.ranking_version,
         "score_before": None if before is None else before.get("score"),
         "score_after": change.score,
-        "rank_before": change.old_rank,
-        "rank_after": change.rank,
-        "top_drivers": drivers(before, {"pillars": change.pillars}),
+        **rank_change(change.old_rank, change.rank),
+        "pillar_changes": moved,
+        "top_drivers": moved,  # deprecated alias of pillar_changes for one release
         "committed_ms": change.committed_ms,
     }
 

@@ -15,6 +15,7 @@ from shared.index import index_date_of
 from shared.jsonfast import loads
 from shared.methodology import Methodology
 from shared.scoring import CityResult, rank_scores, score_city
+from shared.scoring.explain import rank_change
 from shared.state import CityState, apply_event
 from shared.store.cities import CityWork
 
@@ -81,7 +82,7 @@ def impact_of(accepted: Sequence[tuple[Event, str]], works: Sequence[CityWork],
         b, a = before[city], after[city]
         pb, pa = _pillars(b, methodology), _pillars(a, methodology)
         out.append({"city_id": city, "score_before": b.score, "score_after": a.score,
-                    "rank_before": rank_before.get(city), "rank_after": rank_after.get(city),
+                    **rank_change(rank_before.get(city), rank_after.get(city)),
                     "pillars": {code: [pb[code], pa[code]] for code in pb}})
     return out
 

@@ -63,7 +63,7 @@ class RankingQuery:
     as_of: Point | None = None  # a past moment
 
 
-def iso_ms(ms: int | None) -> str | None:
+def ms_to_iso(ms: int | None) -> str | None:
     """Return a Unix time in milliseconds as RFC 3339 UTC (None for none or 0)."""
     return iso(ms) if ms else None
 
@@ -116,7 +116,7 @@ def rankings_document(view: RankingView, query: RankingQuery) -> dict[str, Any]:
     methodology: str | None
     if past is None:
         index_date, methodology = meta.index_date, view.methodology.version
-        updated = iso_ms(meta.updated_ms)
+        updated = ms_to_iso(meta.updated_ms)
         unranked = view.reader.unranked()
     else:
         if page is None:
@@ -125,9 +125,11 @@ def rankings_document(view: RankingView, query: RankingQuery) -> dict[str, Any]:
             unranked = snapshot_unranked(snap)
         else:
             index_date, methodology, unranked = page.index_date, page.methodology, page.unranked
-        updated = iso_ms(past.version_t)
+        updated = ms_to_iso(past.version_t)
+    day = index_date or view.methodology.base_date.isoformat()
     return {
-        "as_of": index_date or view.methodology.base_date.isoformat(),
+        "index_date": day,
+        "as_of": day,  # deprecated alias of index_date for one release
         "updated_at": updated,
         "ranking_version": version,
         "methodology_version": methodology or view.methodology.version,
@@ -210,7 +212,9 @@ def city_document(view: RankingView, city_id: str, history: int = 30,
         "ranked": result["score"] is not None, "reason": result["reason"],
         "coverage": result["coverage"],
         "last_data_at": result.get("last_data_at"), "stale": result.get("stale", True),
-        "as_of": result["index_date"], "methodology_version": result["methodology_version"],
+        "index_date": result["index_date"],
+        "as_of": result["index_date"],  # deprecated alias of index_date for one release
+        "methodology_version": result["methodology_version"],
         "ranking_version": meta.ranking_version,
         "pillars": {k: {"score": v["score"], "rank": pillar_ranks.get(k),
                         "coverage": v["coverage"], "reason": v["reason"]}
@@ -252,6 +256,7 @@ def _city_document_at(view: RankingView, city_id: str, history: int, point: Poin
         "rank_band": None, "ranked": entry.score is not None, "reason": entry.reason,
         "coverage": entry.coverage, "last_data_at": entry.last_data_at,
         "stale": entry.stale, "as_of": entry.index_date,
+        "index_date": entry.index_date,  # as_of here is its deprecated alias (one release)
         "methodology_version": entry.methodology, "ranking_version": moment.version,
         "point_in_time": moment_block("as_of", point, moment),
         "pillars": {k: {"score": v, "rank": pillar_ranks.get(k) if v is not None else None,

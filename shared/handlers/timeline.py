@@ -24,7 +24,7 @@ from shared.handlers.errors import BadQuery, NotKept
 from shared.handlers.params import Point
 from shared.methodology import Methodology
 from shared.retention import describe, merge_changes, resolve_moment
-from shared.scoring.explain import decompose, rank_move
+from shared.scoring.explain import decompose, places_gained, rank_move
 from shared.scoring.ranking import rank_scores
 from shared.store.history import HistoryStore, Moment, ScoreAt, TooOld, public_entry
 
@@ -254,10 +254,12 @@ def since_changes(timeline: Timeline, since: Moment, rows: list[dict[str, Any]],
         then = {r["city_id"]: (r["rank"], r["score"]) for r in timeline.rows(since, pillar)}
     for row in rows:
         rank_then, score_then = then.get(row["city_id"], (None, None))
+        gained = places_gained(rank_then, row.get("rank"))
         row["change"] = {
-            "rank_then": rank_then, "score_then": score_then,
-            "move": None if rank_then is None or row.get("rank") is None
-            else rank_then - row["rank"],
+            "rank_before": rank_then, "rank_after": row.get("rank"), "places_gained": gained,
+            "rank_then": rank_then,  # deprecated alias of rank_before for one release
+            "score_then": score_then,
+            "move": gained,  # deprecated alias of places_gained for one release
             "score_change": None if score_then is None or row.get("score") is None
             else row["score"] - score_then,
         }
@@ -342,6 +344,11 @@ def explain_document(timeline: Timeline, city_id: str, since: Point, until: Poin
         "from": end_of(e_from, start, moved.rank_from),
         "to": end_of(e_to, end, moved.rank_to),
         "score_delta": None if split is None else split.score_delta,
+        "rank_before": moved.rank_from, "rank_after": moved.rank_to,
+        "places_gained": moved.places_gained,  # positive: rose
+        "places_gained_own": moved.places_gained_own,
+        "places_gained_others": moved.places_gained_others,
+        # deprecated aliases for one release (positive: fell): -places_gained and its parts
         "rank_delta": moved.rank_delta,
         "rank_delta_own": moved.own, "rank_delta_others": moved.others,
         "aggregation": methodology.aggregation,

@@ -52,6 +52,35 @@ class RankMove:
     passed: list[tuple[str, int]]  # (city_id, rank_to): above at the start, below at the end
     passed_by: list[tuple[str, int]]  # (city_id, rank_to): below at the start, above at the end
 
+    @property
+    def places_gained(self) -> int | None:
+        """Return the places the city rose (negative: fell): -rank_delta."""
+        return None if self.rank_delta is None else -self.rank_delta
+
+    @property
+    def places_gained_own(self) -> int | None:
+        """Return the part of places_gained the city's own score change explains."""
+        return None if self.own is None else -self.own
+
+    @property
+    def places_gained_others(self) -> int | None:
+        """Return the part of places_gained other cities' changes explain."""
+        return None if self.others is None else -self.others
+
+
+def places_gained(rank_before: int | None, rank_after: int | None) -> int | None:
+    """Return the places a city rose from rank_before to rank_after (negative: it fell);
+    None when it was unranked at either end. The one sign of a rank change: positive = rose."""
+    if rank_before is None or rank_after is None:
+        return None
+    return rank_before - rank_after
+
+
+def rank_change(rank_before: int | None, rank_after: int | None) -> dict[str, int | None]:
+    """Return the public fields of a rank change: rank_before, rank_after, places_gained."""
+    return {"rank_before": rank_before, "rank_after": rank_after,
+            "places_gained": places_gained(rank_before, rank_after)}
+
 
 def _shapley(n: int, value: Callable[[int], float]) -> list[float]:
     """Exact Shapley values of n players; value(mask) is the game on a bitmask coalition."""

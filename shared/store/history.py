@@ -168,10 +168,10 @@ class HistoryStore:
     """Read and thin the kept history."""
 
     def __init__(self, client: Client, tiers: str | list[Tier] = "1h=all,1d=10m,14d=1h,400d=1d",
-                 compact_interval_s: int = 60) -> None:
+                 thin_interval_s: int = 60) -> None:
         self.client = client
         self.tiers = parse_tiers(tiers) if isinstance(tiers, str) else tiers
-        self.compact_interval_s = compact_interval_s
+        self.thin_interval_s = thin_interval_s
         self._resolve_time = client.register_script(_RESOLVE_TIME)
         self._snapshot = client.register_script(_SNAPSHOT)
         self._cut = client.register_script(_CUT)
@@ -300,12 +300,12 @@ class HistoryStore:
 
     # -- thinning ------------------------------------------------------------------------
 
-    def compact_due(self) -> bool:
+    def thin_due(self) -> bool:
         """Take the thinning lock if a pass is due (one pass per interval across workers)."""
         return bool(self.client.set(K.HISTORY_COMPACTING, "1", nx=True,
-                                    ex=max(1, self.compact_interval_s)))
+                                    ex=max(1, self.thin_interval_s)))
 
-    def compact(self, now_ms: int | None = None) -> int:
+    def thin(self, now_ms: int | None = None) -> int:
         """Thin entries that aged into a coarser tier since the last pass and drop those
         older than the last tier, all cities at once; return how many entries were removed."""
         plan = self.plan(self.now_ms() if now_ms is None else now_ms)
@@ -313,12 +313,12 @@ class HistoryStore:
         self.client.set(K.HISTORY_COMPACTED, plan.now)
         return removed
 
-    def compact_step(self, max_cities: int = 500, now_ms: int | None = None) -> int:
+    def thin_step(self, max_cities: int = 500, now_ms: int | None = None) -> int:
         """Do the next slice of a thinning pass (a pass starts when one is due), so a large
         index is thinned over several sweeps and no sweep holds its worker for long."""
         raw = self.client.get(K.HISTORY_PASS)
         if raw is None:
-            if not self.compact_due():
+            if not self.thin_due():
                 return 0
             plan, cursor = self.plan(self.now_ms() if now_ms is None else now_ms), 0
         else:

@@ -93,6 +93,15 @@ def test_indicator_change_is_visible_in_rankings_and_on_sse(pipeline: Pipeline) 
     text = body.decode()
     data = json.loads(text.split("event: change\ndata: ", 1)[1].split("\n", 1)[0])
     assert data["city_id"] == "alpha" and data["score"] == score_of(p, "alpha")
+    # the rank change in both conventions: places_gained (positive = rose) and the old names
+    assert (data["rank_before"], data["rank_after"]) == (data["old_rank"], data["rank"])
+    if data["rank_delta"] is not None:
+        assert data["places_gained"] == -data["rank_delta"]
+    assert data["places_gained"] is None or data["places_gained"] >= 0  # alpha rose or held
+    city = p.web.get("/api/v1/cities/alpha").get_json()
+    assert city["index_date"] == city["as_of"] == ranking(p)["index_date"]
+    past = p.web.get(f"/api/v1/cities/alpha?as_of={status['ranking_version']}").get_json()
+    assert past["index_date"] == past["as_of"] == city["index_date"]
 
 
 def test_burst_for_one_city_is_coalesced(pipeline: Pipeline) -> None:
@@ -371,6 +380,7 @@ def test_daily_tick_moves_the_index_date_once_per_day(pipeline: Pipeline) -> Non
     assert p.ingest.post("/v1/events", json=full_city("kappa"), headers=p.auth()).status_code == 202
     p.stack.wait_idle(30)
     assert ranking(p)["as_of"] == "2025-06-30"  # the methodology's base date
+    assert ranking(p)["index_date"] == "2025-06-30"  # as_of is its deprecated alias
     app = make_celery(Settings.from_env(redis_url=p.redis.url))
     log_len = EventLog(p.redis.client()).length()
     app.send_task(DAILY_TICK)

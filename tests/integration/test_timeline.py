@@ -156,8 +156,12 @@ def test_since_moves_follow_the_ranking(pipeline: Pipeline) -> None:
         assert item["change"]["rank_then"] == then["rank"]
         assert item["change"]["move"] == then["rank"] - item["rank"]
         assert item["change"]["score_change"] == item["score"] - then["score"]
+        assert item["change"]["rank_before"] == then["rank"]
+        assert item["change"]["rank_after"] == item["rank"]
+        assert item["change"]["places_gained"] == item["change"]["move"]  # the alias
     delta = next(i for i in doc["items"] if i["city_id"] == "delta")
     assert delta["change"]["move"] > 0
+    assert delta["change"]["places_gained"] > 0  # it rose
     # default: since the start of the current UTC day (history began today: its oldest point)
     assert _get(p, "/api/v1/rankings")["since"]["requested"] == "today"
 
@@ -191,6 +195,9 @@ def test_explain_names_the_events_feeds_and_who_passed(pipeline: Pipeline) -> No
         assert named["contribution"] > 0
     assert doc["rank_delta"] < 0 and doc["rank_delta_own"] == doc["rank_delta"]
     assert doc["rank_delta_others"] == 0
+    assert (doc["rank_before"], doc["rank_after"]) == (doc["from"]["rank"], doc["to"]["rank"])
+    assert doc["places_gained"] == -doc["rank_delta"] > 0  # rose; the alias keeps its sign
+    assert doc["places_gained_own"] == doc["places_gained"] and doc["places_gained_others"] == 0
     ranks1 = {i["city_id"]: i["rank"] for i in _get(p, "/api/v1/rankings")["items"]}
     assert {x["city_id"]: x["rank"] for x in doc["passed"]} == {
         c: ranks1[c] for c in ranks0 if ranks0[c] < ranks0["delta"] and ranks1[c] > ranks1["delta"]}
@@ -201,6 +208,9 @@ def test_explain_names_the_events_feeds_and_who_passed(pipeline: Pipeline) -> No
     assert other["score_delta"] == 0 and other["indicators"] == []
     assert other["rank_delta"] > 0 and other["rank_delta_own"] == 0
     assert other["rank_delta_others"] == other["rank_delta"]
+    assert other["places_gained"] == -other["rank_delta"] < 0  # fell
+    assert other["places_gained_own"] == 0
+    assert other["places_gained_others"] == other["places_gained"]
     assert [x["city_id"] for x in other["passed_by"]] == ["delta"]
     # until= bounds the window: only the first batch
     v1 = _get(p, f"/api/v1/cities/delta/explain?since={v0}")["to"]["ranking_version"]
@@ -239,14 +249,14 @@ def test_retention_thins_history_and_keeps_kept_moments_exact(pipeline: Pipeline
         doc = _get(p, "/api/v1/rankings")
         served.append((doc["ranking_version"], _rows(doc)))
         time.sleep(0.4)
-    history = HistoryStore(client, "1s=all,1h=2s,2h=1d", compact_interval_s=3600)
+    history = HistoryStore(client, "1s=all,1h=2s,2h=1d", thin_interval_s=3600)
     before = history.size("delta")
     now = history.now_ms() + 1_500
     client.delete("aicity:hist-compacting", "aicity:hist-pass")  # the worker's own pass
-    history.compact_step(max_cities=1, now_ms=now)  # a slice per sweep, as the worker does
+    history.thin_step(max_cities=1, now_ms=now)  # a slice per sweep, as the worker does
     while client.exists("aicity:hist-pass"):
-        history.compact_step(max_cities=1)
-    assert history.compact_step(max_cities=1) == 0  # and the next one is not due yet
+        history.thin_step(max_cities=1)
+    assert history.thin_step(max_cities=1) == 0  # and the next one is not due yet
     kept = history.size("delta")
     assert kept < before
     versions = {e.version for e in history.entries("delta")}
@@ -255,7 +265,7 @@ def test_retention_thins_history_and_keeps_kept_moments_exact(pipeline: Pipeline
         if version in versions:
             assert _rows(_get(p, f"/api/v1/rankings?as_of={version}")) == rows
     # entries older than the last tier go, each city keeping the one that is its present
-    HistoryStore(client, "1s=all,2s=1s").compact(now + 10_000)
+    HistoryStore(client, "1s=all,2s=1s").thin(now + 10_000)
     assert history.size("delta") == 1 and history.size("alpha") == 1
     assert _rows(_get(p, f"/api/v1/rankings?as_of={served[-1][0]}")) == served[-1][1]
     assert p.web.get(f"/api/v1/rankings?as_of={served[0][0] - 1}").status_code == 404

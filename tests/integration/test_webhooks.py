@@ -154,6 +154,7 @@ def test_rank_change_is_delivered_signed_and_logged(pipeline: Pipeline, receiver
     assert data["score_before"] < data["score_after"]
     assert data["ranking_version"] >= 1
     drivers = data["top_drivers"]
+    assert data["places_gained"] == 1 and data["pillar_changes"] == drivers  # alias kept
     assert drivers and all(d["after"] > d["before"] for d in drivers)
     assert [abs(d["delta"]) for d in drivers] == sorted((abs(d["delta"]) for d in drivers),
                                                         reverse=True)

@@ -103,6 +103,7 @@ def test_new_viewer_gets_a_snapshot_then_every_change() -> None:
     first = _events(viewer.open(None))
     assert [e[0] for e in first] == ["snapshot"] and first[0][1] == "1002-0"
     assert first[0][2]["ranking_version"] == 2
+    assert first[0][2]["index_date"] == first[0][2]["as_of"] == "2025-06-30"  # alias kept
     sids = stream.add(3)
     got = _collect(viewer, 3)
     assert [(e[0], e[1]) for e in got] == [("change", s) for s in sids]
@@ -186,3 +187,25 @@ def test_store_down_at_start_is_reported_not_hung(monkeypatch: pytest.MonkeyPatc
     fan = _fanout(stream)
     with pytest.raises(StoreUnavailable):
         fan.join().open(None)
+
+
+def test_changes_carry_places_gained_live_and_when_read_from_the_gap() -> None:
+    stream = FakeStream()
+
+    def ranked(sid: str, old_rank: int, rank: int) -> None:
+        with stream.cond:
+            stream.rows.append((sid, json.dumps({"ranking_version": 1, "t": 0, "rank": rank,
+                                                 "old_rank": old_rank,
+                                                 "rank_delta": rank - old_rank})))
+            stream.cond.notify_all()
+
+    stream.add(1)  # 1001-0, without ranks
+    ranked("1002-0", 4, 2)
+    fan = _fanout(stream)
+    viewer = fan.join()
+    [gap] = _events(viewer.open("1001-0"))  # read from Redis: behind the buffer
+    assert gap[0] == "change" and gap[2]["places_gained"] == 2 and gap[2]["rank_delta"] == -2
+    assert (gap[2]["rank_before"], gap[2]["rank_after"]) == (4, 2)
+    ranked("1003-0", 1, 3)
+    [live] = _collect(viewer, 1)
+    assert live[2]["places_gained"] == -2 and live[2]["rank_delta"] == 2  # fell; alias kept

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from shared.domain.records import ChangeMessage
 from shared.handlers.hooks import (
     MAX_ATTEMPTS,
     Deadline,
@@ -19,9 +20,10 @@ from shared.handlers.hooks import (
     ResponseTooLarge,
     backoff_ms,
     deliver,
-    drivers,
+    event_of,
     matches,
     outcome_of,
+    pillar_changes,
     read_capped,
     sign,
 )
@@ -59,11 +61,25 @@ def test_filters() -> None:
     assert not matches(disabled, _data((3, 1), (50, 60)))
 
 
-def test_drivers_are_the_largest_moves_first() -> None:
+def test_pillar_changes_are_the_largest_moves_first() -> None:
     before = {"pillars": {"a": 10.0, "b": 50.0, "c": 30.0, "d": 5.0, "e": 1.0}}
     after = {"pillars": {"a": 12.0, "b": 40.0, "c": 30.0, "d": 9.0, "e": 1.5}}
-    assert [d["pillar"] for d in drivers(before, after)] == ["b", "d", "a"]
-    assert drivers(None, after) == []
+    assert [d["pillar"] for d in pillar_changes(before, after)] == ["b", "d", "a"]
+    assert pillar_changes(None, after) == []
+
+
+def test_a_rank_change_delivery_says_places_gained_and_keeps_its_old_names() -> None:
+    before = {"score": 50.0, "pillars": {"a": 10.0, "b": 50.0}}
+    change = {"city_id": "seoul", "ranking_version": 7, "score": 55.0, "rank": 2,
+              "old_rank": 5, "rank_delta": -3, "t": 1234, "pillars": {"a": 12.0, "b": 40.0}}
+    data = event_of(ChangeMessage.from_stored(change), before)
+    assert (data["rank_before"], data["rank_after"], data["places_gained"]) == (5, 2, 3)
+    assert [d["pillar"] for d in data["pillar_changes"]] == ["b", "a"]
+    assert data["top_drivers"] == data["pillar_changes"]  # the deprecated alias, same value
+    fell = event_of(ChangeMessage.from_stored({**change, "rank": 9}), before)
+    assert fell["places_gained"] == -4
+    assert event_of(ChangeMessage.from_stored({**change, "rank": None}),
+                    before)["places_gained"] is None
 
 
 def test_backoff_is_exponential_and_short() -> None:

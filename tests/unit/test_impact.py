@@ -39,5 +39,6 @@ def test_impact_folds_state_inbox_and_batch_and_ranks_against_the_others() -> No
     after = score_city(state, M, M.base_date)
     assert row["score_before"] == before.score and row["score_after"] == after.score
     assert row["rank_before"] == 2 and row["rank_after"] == 2  # between beta and gamma
+    assert row["places_gained"] == 0
     assert row["pillars"]["infrastructure"] == [before.pillars["infrastructure"].score,
                                                 after.pillars["infrastructure"].score]

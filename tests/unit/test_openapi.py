@@ -194,3 +194,23 @@ def test_the_web_document_takes_the_ingest_part_from_the_same_source(
             assert served["servers"][0]["url"].endswith(":8001")
             assert {k: v for k, v in served.items() if k != "servers"} == operation
     assert web_doc["servers"][0]["url"].endswith(":8000")
+
+
+@pytest.mark.parametrize(("schema", "old", "new"), [
+    ("Ranking", "as_of", "index_date"),
+    ("ChangeSince", "move", "places_gained"),
+    ("ChangeSince", "rank_then", "rank_before"),
+    ("Explain", "rank_delta", "places_gained"),
+    ("Explain", "rank_delta_own", "places_gained_own"),
+    ("Explain", "rank_delta_others", "places_gained_others"),
+    ("StreamSnapshot", "as_of", "index_date"),
+    ("StreamChange", "old_rank", "rank_before"),
+    ("StreamChange", "rank_delta", "places_gained"),
+    ("WebhookChange", "top_drivers", "pillar_changes"),
+])
+def test_each_renamed_field_is_documented_beside_its_deprecated_alias(
+        web_doc: dict[str, Any], schema: str, old: str, new: str) -> None:
+    props = web_doc["components"]["schemas"][schema]["properties"]
+    assert new in props and not props[new].get("deprecated")
+    assert props[old]["deprecated"] is True
+    assert new in props[old]["description"] and "one release" in props[old]["description"]

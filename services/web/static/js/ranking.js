@@ -11,7 +11,7 @@
   var cfg = JSON.parse(document.getElementById("page-data").textContent);
   var state = { sort: cfg.sort, dir: cfg.dir, region: cfg.region || "", q: cfg.q || "", fresh: !!cfg.fresh };
   var doc = null;
-  // Moves count from the "since" point (each row's change.rank_then); when nobody was ranked
+  // Moves count from the "since" point (each row's change.rank_before); when nobody was ranked
   // then, from the previous edition (cfg.prevRanks) or from when the page was opened.
   var baseline = cfg.basis === "edition" ? cfg.prevRanks : null;
   var whys = {};  // city_id -> why it last moved, from the stream's drivers
@@ -58,7 +58,7 @@
   }
 
   function rankThen(item) {
-    if (cfg.basis === "since") return item.change ? item.change.rank_then : null;
+    if (cfg.basis === "since") return item.change ? item.change.rank_before : null;
     if (cfg.basis === "none") return item.rank;
     return baseline ? baseline[item.city_id] : undefined;
   }
@@ -241,7 +241,7 @@
   function renderMeta() {
     document.getElementById("ranking-version").textContent = doc.ranking_version;
     document.getElementById("updated-at").textContent = A.fmtTime(doc.updated_at);
-    document.getElementById("as-of").textContent = A.fmtDay(doc.as_of);
+    document.getElementById("as-of").textContent = A.fmtDay(doc.index_date);
     document.getElementById("methodology-version").textContent = doc.methodology_version;
     table.setAttribute("data-version", doc.ranking_version);
   }
