@@ -1,0 +1,1 @@
+"""The domain: what the index is made of, with no I/O."""
