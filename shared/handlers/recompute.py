@@ -95,8 +95,8 @@ def _fold(work: CityWork) -> _Folded:
 
 
 def history_body(result: dict[str, Any], events: int, changes: dict[str, list[Any]]) -> str:
-    """Return a history entry's members (no braces) for a result as CityResult.to_dict()
-    gives it (shared/store/history.py describes them)."""
+    """Return a history entry's JSON object without the members the commit adds (v, t, r) for
+    a result as CityResult.to_dict() gives it (shared/store/history.py describes them)."""
     return compact({
         "m": result["methodology_version"], "d": result["index_date"], "s": result["score"],
         "c": result["coverage"], "why": result["reason"],
@@ -104,7 +104,7 @@ def history_body(result: dict[str, Any], events: int, changes: dict[str, list[An
         "pc": {k: p["coverage"] for k, p in result["pillars"].items()},
         "ld": result.get("last_data_at"), "st": result.get("stale", True), "n": events,
         "x": changes,
-    })[1:-1]
+    })
 
 
 def seed_history(history: HistoryStore, results: Iterable[tuple[str, str]]) -> int:
@@ -136,7 +136,7 @@ def _prepare(work: CityWork, methodology: Methodology, now_ms: Callable[[], int]
     message = compact({
         "index_date": result.index_date, "score": result.score, "pillars": dict(pillars),
         "events": len(work.items), **change_drivers(methodology, old, result, changes),
-    })[1:-1]
+    })
     commit = Commit(
         city_id=work.city_id, rev=work.rev, consumed=len(work.items),
         state_json=canonical(state.to_dict()),
