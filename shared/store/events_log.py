@@ -42,6 +42,8 @@ PLACE_TOLERANCE_DEGREES = 0.01
 
 @dataclass(frozen=True)
 class AppendResult:
+    """What one append answered (append.lua)."""
+
     outcomes: tuple[Outcome, ...]  # one per event, in order
     rebuild: bool  # an index.ticked moved the index date: every city is dirty
     enqueue: list[str]  # cities whose recompute must be sent (pending flag newly set)
