@@ -12,6 +12,7 @@ from shared.domain.submission import APPLIED, FAILED, HELD, REJECTED, Submission
 from shared.events import decode_event, dump_event
 from shared.jsonfast import canonical, compact, loads
 from shared.store import keys as K
+from shared.store import lua
 from shared.store.cities import CityStore, Commit
 from shared.store.events_log import EventLog
 from shared.store.history import HistoryStore
@@ -102,3 +103,10 @@ def test_every_record_the_scripts_write_reads_back_exactly(redis_proc: RedisProc
     assert (subs[bad].status, subs[bad].reason) == (FAILED, "KeyError: 'type'")
     assert log.append("partner", False, held[:1], release=True).outcomes == (Outcome.ACCEPTED,)
     assert log.append("partner", False, held[1:], release=True).outcomes == (Outcome.NOT_HELD,)
+
+
+def test_redis_compiles_every_script(redis_proc: RedisProc) -> None:
+    """Each registered script loads into Redis (a syntax error shows here, not in production)."""
+    client = redis_proc.client()
+    for name in lua.SCRIPTS:
+        assert client.script_load(lua.source(name))
