@@ -5,7 +5,7 @@ stack (Redis, gunicorn ingest and web, one scoring worker, beat) scores the citi
 the real ingest and worker; then 30 days of one change per city per minute are written as
 the default retention tiers would keep them ("1h=all,1d=10m,14d=1h,400d=1d": every version
 of the last hour, each city's last entry per 10 minutes up to a day old, per hour up to 14
-days, per UTC day beyond), directly in the stored format of the COMMIT script: one entry per
+days, per UTC day beyond), directly in the stored format of commit.lua: one entry per
 kept (city, minute) in `aicity:hist:<city>` scored by its version, `aicity:versions` thinned
 the same way (the last version of each bucket), versions growing with time. A thinned entry
 carries its bucket's changes merged (shared/retention.merge_changes), so it names every
@@ -99,7 +99,7 @@ def _fragments(bases: list[dict[str, Any]], codes: list[str], rng: random.Random
 
 def _entry(v: int, t: int, r: int, base: dict[str, Any], s: float, p: dict[str, float],
            x: dict[str, list[Any]]) -> str:
-    """Return a history entry as the COMMIT script stores it (head, then _prepare's body)."""
+    """Return a history entry as commit.lua stores it (its head, then _prepare's body)."""
     body = compact({"m": base.get("m"), "d": base.get("d"), "s": s, "c": base.get("c"),
                     "why": None, "p": p, "pc": base.get("pc"), "ld": iso(t), "st": False,
                     "n": 1, "x": x})[1:-1]

@@ -110,10 +110,10 @@ class HistoryEntry(NamedTuple):
                    get("n", 0), changes_from_stored(x) if x else {})
 
     def stored_body(self) -> str:
-        """Return the stored members after v, t and r, without braces: the commit script
-        writes those three itself (the version and time it assigns, the rank then)."""
+        """Return the stored members after v, t and r as a complete JSON object: the commit
+        script puts those three first itself (the version and time it assigns, the rank then)."""
         members = list(self.to_stored().items())[_ENTRY_HEAD:]
-        return compact(dict(members))[1:-1]
+        return compact(dict(members))
 
 
 # ------------------------------------------------------------------ ranking versions
@@ -300,6 +300,7 @@ class ChangeMessage(NamedTuple):
                    get("score_delta"), get("drivers") or _NOTHING)
 
     def stored_extras(self) -> str:
-        """Return the members the recompute adds, without braces, for the script to append."""
+        """Return the members the recompute adds as a complete JSON object; the commit script
+        puts its own members first (ranking_version ... city_id)."""
         members = list(self.to_stored().items())[_SCRIPT_FIELDS:]
-        return compact(dict(members))[1:-1]
+        return compact(dict(members))

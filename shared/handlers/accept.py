@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from marshmallow import ValidationError
 
+from shared.domain.outcome import Outcome
 from shared.events import INDEX_TICKED, SCORE_MOVING, Event, EventCodec
 from shared.handlers.budget import Throttled as Throttled  # re-exported: callers catch it here
 from shared.handlers.budget import charge, charge_state
@@ -122,25 +123,25 @@ def _nested(path: str, message: str) -> dict[str, Any]:
     return {head: _nested(rest, message) if rest else [message]}
 
 
-# What the append step's per-event codes mean: (outcome for metrics, field path, message).
+# The append step's refusals: (outcome for metrics, field path, message).
 _REFUSALS = {
-    "r": ("rejected_conflict", "event_id",
+    Outcome.ID_REUSED: ("rejected_conflict", "event_id",
           "already used for another event (other content or another feed); an event_id "
           "names one event: use a new one"),
-    "n": ("rejected_scope", "city_id",
+    Outcome.UNKNOWN_CITY: ("rejected_scope", "city_id",
           "city {city!r} does not exist; only an admin feed may create a city"),
-    "u": ("rejected_validation", "data.project_id",
+    Outcome.UNKNOWN_PROJECT: ("rejected_validation", "data.project_id",
           "city {city!r} never had project {project!r}: nothing to remove"),
-    "i": ("rejected_scope", "data",
+    Outcome.IDENTITY_CHANGE: ("rejected_scope", "data",
           "only an admin feed may set or change a city's name, country or region"),
-    "l": ("rejected_validation", "data.project_id",
+    Outcome.PROJECT_LIMIT: ("rejected_validation", "data.project_id",
           "city {city!r} already holds {max_projects} project records, the limit of projects "
           "per city (max_projects_per_city); a removed project keeps its record, so send "
           "updates to existing project ids instead of new ones"),
-    "g": ("rejected_scope", "data",
+    Outcome.PLACE_CHANGE: ("rejected_scope", "data",
           "only an admin feed may move a city (lat or lon by more than 0.01 degrees) or "
           "change its population"),
-    "q": ("rejected_review", "event_id",
+    Outcome.HELD_CAP: ("rejected_review", "event_id",
           "would be held for review, but this feed already has {max_held} events held (its "
           "cap); wait for an operator's decision or send values within the review budget"),
 }
@@ -295,9 +296,9 @@ def accept(items: list[Any], feed: Feed, ports: Ports, now: datetime,
             if windows is not None:
                 windows.unlock(gated, token)
         rebuild = stored.rebuild
-        for (index, event), code, pair in zip(to_store, stored.codes, pairs):
-            if code in _REFUSALS:
-                outcome, path, message = _REFUSALS[code]
+        for (index, event), answer, pair in zip(to_store, stored.outcomes, pairs):
+            if answer in _REFUSALS:
+                outcome, path, message = _REFUSALS[answer]
                 project = getattr(event.data, "project_id", None)
                 reject(index, items[index],
                        _nested(path, message.format(city=event.city_id, project=project,
@@ -306,8 +307,8 @@ def accept(items: list[Any], feed: Feed, ports: Ports, now: datetime,
                        outcome, event.type)
                 results[index]["event_id"] = event.event_id
                 continue
-            status = {"a": "accepted", "h": "held"}.get(code, "duplicate")
-            if code == "a":
+            status = {Outcome.ACCEPTED: "accepted", Outcome.HELD: "held"}.get(answer, "duplicate")
+            if answer is Outcome.ACCEPTED:
                 accepted.append(pair)
             results[index] = {"index": index, "event_id": event.event_id, "status": status,
                               "errors": {}}
@@ -317,8 +318,8 @@ def accept(items: list[Any], feed: Feed, ports: Ports, now: datetime,
                 ports.publisher.recompute(stored.enqueue)
                 if stored.rebuild:
                     ports.publisher.sweep()
-                now_held = [loads(holds[n]) for n, code in enumerate(stored.codes)
-                            if code == "h" and n in holds]
+                now_held = [loads(holds[n]) for n, answer in enumerate(stored.outcomes)
+                            if answer is Outcome.HELD and n in holds]
                 if now_held and ports.notify_held is not None:
                     ports.notify_held(now_held)
         except Exception:  # noqa: BLE001 - any broker failure, after the durable append

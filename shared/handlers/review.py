@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from shared.domain.outcome import Outcome
 from shared.events import INDICATOR_OBSERVED, decode_event
 from shared.handlers.accept import Publisher, Stats
 from shared.store.events_log import EventLog
@@ -50,8 +51,8 @@ def release(event_ids: Sequence[str], held: HeldEvents, events: EventLog,
     for feed, entries in by_feed.items():
         pairs = [(decode_event(e["body"]), str(e["body"])) for e in entries]
         stored = events.append(feed, False, pairs, release=True)
-        for entry, code in zip(entries, stored.codes):
-            if code == "a":
+        for entry, answer in zip(entries, stored.outcomes):
+            if answer is Outcome.ACCEPTED:
                 outcomes[entry["event_id"]] = "released"
         enqueue += stored.enqueue
     try:  # stored: a lost trigger costs latency (the sweeper), never data

@@ -15,7 +15,7 @@ class BandStore:
 
     def __init__(self, client: Client) -> None:
         self.client = client
-        self._write = client.register_script(lua.BANDS_WRITE)
+        self._write = lua.register(client, "bands_write")
 
     def request(self, debounce_seconds: int) -> bool:
         """Set the pending flag unless set; True means the caller should queue one run."""

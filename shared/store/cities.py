@@ -7,9 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.domain.records import InboxHead
+from shared.jsonfast import compact
 from shared.store import keys as K
 from shared.store import lua
 from shared.store.connection import Client
+from shared.store.feed_stats import BUCKET_TTL, HOUR_MS
+
+
+def _score_text(score: float | None) -> str:
+    """Return a score as the script stores it: its shortest exact text ('' for none)."""
+    return "" if score is None else repr(score)
 
 
 @dataclass(frozen=True)
@@ -39,11 +46,13 @@ class Commit:
     methodology: str
     now_ms: int
     changed: bool
-    history_body: str  # HistoryEntry.stored_body(): the members after v, t and r, no braces
+    history_body: str  # HistoryEntry.stored_body(): the entry without v, t, r (the commit adds them)
     pillars: Sequence[tuple[str, float | None]]
     feeds: Sequence[tuple[str, int]] = ()  # events consumed per feed (their backlog shares)
     dead: Sequence[tuple[str, str]] = ()  # (event id, reason) of events that could not apply
-    change_body: str = ""  # ChangeMessage.stored_extras(): what the recompute adds, no braces
+    # the change message's JSON object (score, drivers) without the members the commit puts
+    # first (ranking_version, t, rank, old_rank, rank_delta, city_id)
+    change_body: str = "{}"  # ChangeMessage.stored_extras()
 
 
 @dataclass(frozen=True)
@@ -64,9 +73,9 @@ class CityStore:
         self.pending_ttl = pending_ttl
         self.history_max = history_max
         self.changes_maxlen = changes_maxlen
-        self._commit = client.register_script(lua.COMMIT)
-        self._claim = client.register_script(lua.CLAIM_PENDING)
-        self._mark_all = client.register_script(lua.MARK_ALL_DIRTY)
+        self._commit = lua.register(client, "commit")
+        self._claim = lua.register(client, "claim_pending")
+        self._mark_all = lua.register(client, "mark_all_dirty")
 
     def release_pending_many(self, cities: Sequence[str]) -> None:
         """Clear the queued flags first, so events arriving during the recompute re-queue them."""
@@ -116,20 +125,23 @@ class CityStore:
         return [self._outcome(reply) for reply in pipe.execute()]
 
     def _commit_args(self, c: Commit) -> list[Any]:
+        """Return commit.lua's arguments: a JSON header of names and small numbers, then the
+        payloads as raw strings (scores never pass through Redis's 14-digit cjson)."""
+        header = {
+            "city": c.city_id, "rev": c.rev, "consumed": c.consumed, "index_date": c.index_date,
+            "methodology": c.methodology, "now_ms": c.now_ms, "changed": c.changed,
+            "history_max": self.history_max, "changes_maxlen": self.changes_maxlen,
+            "stats_hour_ms": HOUR_MS, "stats_ttl_s": BUCKET_TTL,
+            "pillars": [code for code, _ in c.pillars],
+            "feeds": [[feed, count] for feed, count in c.feeds], "dead": len(c.dead),
+        }
         args: list[Any] = [
-            c.city_id, c.rev, c.consumed, c.state_json, c.result_json, c.card_json,
-            "" if c.score is None else repr(c.score), c.reason, c.index_date, c.methodology,
-            c.now_ms, "1" if c.changed else "0", c.history_body, self.history_max,
-            self.changes_maxlen, len(c.pillars), c.change_body,
+            compact(header), c.state_json, c.result_json, c.card_json, _score_text(c.score),
+            c.reason, c.history_body, c.change_body,
         ]
-        for code, score in c.pillars:
-            args += [code, "" if score is None else repr(score)]
-        args.append(len(c.feeds))
-        for feed, count in c.feeds:
-            args += [feed, count]
-        args.append(len(c.dead))
+        args += [_score_text(score) for _, score in c.pillars]
         for event_id, reason in c.dead:
-            args += [K.event(event_id), reason]
+            args += [event_id, reason]
         return args
 
     @staticmethod

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from shared.domain.outcome import Outcome, outcomes_of
 from shared.domain.records import DeadLetter, EntryVersion, ScoredMember
+from shared.domain.submission import FAILED, REJECTED, Submission
 from shared.events import (
     CITY_UPSERTED,
     INDEX_TICKED,
@@ -20,7 +22,7 @@ from shared.events import (
     ProjectUpserted,
     dump_event,
 )
-from shared.jsonfast import canonical, loads
+from shared.jsonfast import canonical, compact, loads
 from shared.state import CityState, events_of
 from shared.store import keys as K
 from shared.store import lua
@@ -34,11 +36,16 @@ def content_hash(body: str) -> str:
 
 IDENTITY_SEP = "\x1f"
 PLACE_SEP = "\x1e"  # between a city's identity (name, country, region) and its place
+# How far (degrees of latitude or longitude) a scoped feed's city.upserted may place a city
+# from where an admin feed put it: rounding, not a move.
+PLACE_TOLERANCE_DEGREES = 0.01
 
 
 @dataclass(frozen=True)
 class AppendResult:
-    codes: str  # one status char per event, see lua.APPEND ('a' accepted, 'd' duplicate, ...)
+    """What one append answered (append.lua)."""
+
+    outcomes: tuple[Outcome, ...]  # one per event, in order
     rebuild: bool  # an index.ticked moved the index date: every city is dirty
     enqueue: list[str]  # cities whose recompute must be sent (pending flag newly set)
 
@@ -78,7 +85,7 @@ class EventLog:
         self.retention_seconds = retention_seconds
         self.max_projects = max_projects
         self.max_held = max_held  # per feed: events held for review at once
-        self._append = client.register_script(lua.APPEND)
+        self._append = lua.register(client, "append")
 
     def append(self, feed: str, admin: bool, events: Sequence[tuple[Event, str]],
                restore: bool = False, dry_run: bool = False,
@@ -89,27 +96,38 @@ class EventLog:
         (content and feed), the feed's right to the city, project removals against the
         city's projects, identity changes against the admin-set identity. dry_run: the
         same script answers what it would do and writes nothing (no cities to enqueue).
-        holds: index in events -> the held entry's JSON, for events held for review (code
-        'h'); release: the events were held and an operator releases them ('x' if not held).
+        holds: index in events -> the held entry's JSON, for events held for review
+        (Outcome.HELD); release: the events were held and an operator releases them
+        (Outcome.NOT_HELD if one is no longer held).
         """
         holds = holds or {}
-        args: list[Any] = [self.pending_ttl, len(events), feed,
-                           "R" if restore else "1" if admin else "0",
-                           self.retention_seconds, self.max_projects, "1" if dry_run else "0",
-                           self.max_held]
+        header: dict[str, Any] = {
+            "feed": feed, "admin": admin or restore, "restore": restore, "release": release,
+            "dry_run": dry_run, "pending_ttl": self.pending_ttl,
+            "retention_s": self.retention_seconds, "max_projects": self.max_projects,
+            "max_held": self.max_held, "place_tolerance": PLACE_TOLERANCE_DEGREES,
+        }
+        described: list[dict[str, str]] = []
+        payloads: list[str] = []
         for n, (event, body) in enumerate(events):
             op, oparg = _op(event)
-            review = ["L" if release else "H" + event.type if n in holds else "",
-                      holds.get(n, "")]
+            item = {"id": event.event_id, "hash": content_hash(body)}
             if event.type == INDEX_TICKED:
-                args += [K.event(event.event_id), "", body, content_hash(body),
-                         "|".join(event.version), event.data.date.isoformat(),  # type: ignore[union-attr]
-                         op, oparg, *review]
+                item["version"] = "|".join(event.version)
+                item["tick_date"] = event.data.date.isoformat()  # type: ignore[union-attr]
             else:  # the version matters to the script only for a city's identity
-                args += [K.event(event.event_id), event.city_id, body, content_hash(body),
-                         "|".join(event.version) if op == "C" else "", "", op, oparg, *review]
-        codes, rebuild, enqueue = self._append(keys=[], args=args)
-        return AppendResult(codes, rebuild == "1", list(enqueue))
+                item["city"] = event.city_id or ""
+                if op == "C":
+                    item["version"] = "|".join(event.version)
+            if op:
+                item["op"], item["op_arg"] = op, oparg
+            if n in holds and not release:
+                item["hold"] = event.type
+            described.append(item)
+            payloads += [body, holds.get(n, "")]
+        header["events"] = described
+        letters, rebuild, enqueue = self._append(keys=[], args=[compact(header), *payloads])
+        return AppendResult(outcomes_of(letters), rebuild == "1", list(enqueue))
 
     def feed_backlog(self, feed: str) -> int:
         """Return the feed's events waiting: accepted and not yet scored, or held for review."""
@@ -156,34 +174,33 @@ class EventLog:
         record = self.client.get(K.event(eid))
         if not record:
             return None
-        city, log_id, position_text, _, sender, *rest = record.split("|", 6)
-        if feed is not None and sender != feed:
+        sub = Submission.from_stored(record)
+        if feed is not None and sub.feed != feed:
             return None
-        if log_id == "held":  # held for review: 'held', or 'rejected' with the reason
-            kind = INDICATOR_OBSERVED  # records held before projects were reviewed name none
-            if "." in rest[0]:
-                kind, _, tail = "|".join(rest).partition("|")
-                rest = tail.split("|", 1)
-            held = {"event_id": eid, "type": kind, "city_id": city,
-                    "log_id": "", "accepted_at_ms": int(position_text), "status": rest[0],
-                    "scored": False, "ranking_version": None, "feed": sender}
-            if rest[0] == "rejected":
-                held["reason"] = rest[1] if len(rest) > 1 else None
+        city = sub.city_id
+        if sub.held_for_review:  # held for review: 'held', or 'rejected' with the reason
+            held = {"event_id": eid,
+                    # records held before projects were reviewed name no type
+                    "type": sub.event_type or INDICATOR_OBSERVED, "city_id": city,
+                    "log_id": "", "accepted_at_ms": sub.position, "status": sub.status,
+                    "scored": False, "ranking_version": None, "feed": sub.feed}
+            if sub.status == REJECTED:
+                held["reason"] = sub.reason
             return held
+        log_id = sub.log_id
         rows = self.client.xrange(K.LOG, min=log_id, max=log_id)
         event = loads(rows[0][1]["e"]) if rows else {}
         out: dict[str, Any] = {
             "event_id": eid, "type": event.get("type"), "city_id": city or None,
             "log_id": log_id, "accepted_at_ms": int(log_id.split("-", 1)[0]),
-            "status": rest[0] if rest else "accepted", "scored": False,
-            "ranking_version": None, "feed": sender,
+            "status": sub.status, "scored": False, "ranking_version": None, "feed": sub.feed,
         }
-        if out["status"] == "failed":
-            out["reason"] = rest[1] if len(rest) > 1 else None
+        if sub.status == FAILED:
+            out["reason"] = sub.reason
             return out
         if not city:  # index.ticked: decided at ingest, scored by the rebuild it caused
             return out
-        position = int(position_text)
+        position = sub.position
         # No MULTI (Redis refuses MULTI, reads included, at maxmemory). Read in this order:
         # a commit writes all three at once, so once consumed >= position the later reads
         # see that commit or a newer one.

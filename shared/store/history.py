@@ -1,7 +1,7 @@
 """Kept history of the index: per-city entries by ranking version, the version clock, thinning.
 
-Each commit that changes a city writes one entry at its new ranking version (the COMMIT
-script in shared/store/lua.py) and records the version's commit time. The ranking as served
+Each commit that changes a city writes one entry at its new ranking version
+(shared/store/scripts/commit.lua) and records the version's commit time. The ranking as served
 at version V is every city's last entry at or before V, ranked by rank_scores; a time is
 first resolved to the last version committed at or before it. The sweeper thins old entries
 by the retention tiers (shared/retention.py) so a snapshot at each kept moment stays exact.
@@ -20,96 +20,8 @@ from shared.domain.records import HistoryEntry, VersionMember, changes_from_stor
 from shared.jsonfast import compact, loads
 from shared.retention import Tier, parse_tiers, resolve_moment, thin
 from shared.store import keys as K
+from shared.store import lua
 from shared.store.connection import Client
-
-# ARGV: 1 instant (ms). The last kept version committed at or before it, as 'v:t' (or
-# false): a binary search over the versions sorted set (versions and times grow together).
-_RESOLVE_TIME = f"""
-local n = redis.call('ZCARD', '{K.VERSIONS}')
-local lo, hi, found = 0, n - 1, false
-local at = tonumber(ARGV[1])
-while lo <= hi do
-  local mid = math.floor((lo + hi) / 2)
-  local m = redis.call('ZRANGE', '{K.VERSIONS}', mid, mid)[1]
-  local t = tonumber(string.match(m, ':(%d+)$'))
-  if t <= at then found = m; lo = mid + 1 else hi = mid - 1 end
-end
-return found
-"""
-
-# ARGV: 1 version, then cities. Each city's last entry at or before the version, without its
-# indicator changes: flat {{city, entry, ...}} for cities with one.
-# Called per batch of cities, so a large index never holds Redis for long.
-_SNAPSHOT = f"""
-local out = {{}}
-for a = 2, #ARGV do
-  local city = ARGV[a]
-  local got = redis.call('ZREVRANGEBYSCORE', '{K.city_history("")}' .. city, ARGV[1], '-inf',
-                         'LIMIT', 0, 1)
-  if got[1] then
-    local entry = got[1]
-    local x = string.find(entry, ',"x":', 1, true)  -- the changes come last: not needed here
-    if x then entry = string.sub(entry, 1, x - 1) .. '}}' end
-    out[#out + 1] = city; out[#out + 1] = entry
-  end
-end
-return out
-"""
-
-# ARGV: 1 version, then cities. Each city's overall score in its last entry at or before the
-# version, as stored (text; 'null' when unranked), and that entry's version:
-# flat {{city, score, entry version, ...}}.
-_SCORES = f"""
-local out = {{}}
-for a = 2, #ARGV do
-  local got = redis.call('ZREVRANGEBYSCORE', '{K.city_history("")}' .. ARGV[a], ARGV[1], '-inf',
-                         'WITHSCORES', 'LIMIT', 0, 1)
-  if got[1] then
-    out[#out + 1] = ARGV[a]; out[#out + 1] = string.match(got[1], ',"s":([^,}}]*)')
-    out[#out + 1] = got[2]
-  end
-end
-return out
-"""
-
-# ARGV: 1 cut version, then cities. Drop each city's entries before its last one at or
-# before the cut version (that one is still the city's state at every later moment).
-_CUT = f"""
-local removed = 0
-for a = 2, #ARGV do
-  local key = '{K.city_history("")}' .. ARGV[a]
-  local got = redis.call('ZREVRANGEBYSCORE', key, ARGV[1], '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
-  if got[2] then removed = removed + redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. got[2]) end
-end
-return removed
-"""
-
-
-# ARGV: then (city, entry body) pairs. A city without history gets the body as an entry at
-# the current ranking version (stamped now if that version has no time yet).
-_SEED = f"""
-local ver = tonumber(redis.call('HGET', '{K.INDEX}', 'version') or '0')
-local now = redis.call('TIME')
-local t = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-if redis.call('ZCOUNT', '{K.VERSIONS}', ver, ver) == 0 then
-  redis.call('ZADD', '{K.VERSIONS}', ver, ver .. ':' .. t)
-end
-local rank_key = '{K.RANK_OVERALL}'
-local seeded = 0
-for a = 1, #ARGV, 2 do
-  local key = '{K.city_history("")}' .. ARGV[a]
-  if redis.call('EXISTS', key) == 0 then
-    local score = redis.call('ZSCORE', rank_key, ARGV[a])
-    local rank = 'null'
-    if score then rank = tostring(redis.call('ZCOUNT', rank_key, '(' .. score, '+inf') + 1) end
-    local head = '{{"v":' .. ver .. ',"t":' .. t .. ',"r":' .. rank .. ','
-    redis.call('ZADD', key, ver, head .. ARGV[a + 1] .. '}}')
-    seeded = seeded + 1
-  end
-end
-return seeded
-"""
-
 
 SNAPSHOT_BATCH = 500  # cities per snapshot script call (each holds Redis a few ms at most)
 
@@ -172,11 +84,11 @@ class HistoryStore:
         self.client = client
         self.tiers = parse_tiers(tiers) if isinstance(tiers, str) else tiers
         self.thin_interval_s = thin_interval_s
-        self._resolve_time = client.register_script(_RESOLVE_TIME)
-        self._snapshot = client.register_script(_SNAPSHOT)
-        self._cut = client.register_script(_CUT)
-        self._seed = client.register_script(_SEED)
-        self._scores = client.register_script(_SCORES)
+        self._resolve_time = lua.register(client, "resolve_time")
+        self._snapshot = lua.register(client, "history_snapshot")
+        self._cut = lua.register(client, "history_cut")
+        self._seed = lua.register(client, "history_seed")
+        self._scores = lua.register(client, "history_scores")
 
     def now_ms(self) -> int:
         """Return the Redis clock (the clock that stamps versions) in milliseconds."""

@@ -16,79 +16,13 @@ from typing import Any
 
 from shared.events import SLUG_RE
 from shared.store import keys as K
+from shared.store import lua
 from shared.store.connection import Client
 from shared.store.history import public_entry, read_entries
 
 HOOK_TYPES = ("rank_change", "score_change", "failed", "held")
 QUEUE_MAX = 1000  # deliveries waiting per hook; past it the oldest is dropped (counted)
 LOG_MAX = 200  # delivery attempts kept per hook
-
-# Hand the dispatcher's batch to the hooks' queues, only if nobody moved the cursor first
-# (two dispatchers never enqueue one change twice). ARGV: 1 cursor read, 2 new cursor,
-# 3 queue max, then (hook id, delivery JSON) pairs. Returns the hook ids that got work.
-_ENQUEUE = f"""
-local cur = redis.call('GET', '{K.HOOKS_CURSOR}') or '0-0'
-if cur ~= ARGV[1] then return false end
-redis.call('SET', '{K.HOOKS_CURSOR}', ARGV[2])
-local max, touched, seen = tonumber(ARGV[3]), {{}}, {{}}
-for i = 4, #ARGV, 2 do
-  local hook = ARGV[i]
-  local q = '{K.hook_queue("")}' .. hook
-  local len = redis.call('RPUSH', q, ARGV[i + 1])
-  if len > max then
-    redis.call('LTRIM', q, len - max, -1)
-    redis.call('INCRBY', '{K.hook_dropped("")}' .. hook, len - max)
-  end
-  if not seen[hook] then seen[hook] = true; touched[#touched + 1] = hook end
-end
-return touched
-"""
-
-# Push deliveries onto hooks' bounded queues (no cursor: dead letters come from commits).
-# ARGV: 1 queue max, then (hook id, delivery JSON) pairs.
-_PUSH = f"""
-local max = tonumber(ARGV[1])
-for i = 2, #ARGV, 2 do
-  local q = '{K.hook_queue("")}' .. ARGV[i]
-  local len = redis.call('RPUSH', q, ARGV[i + 1])
-  if len > max then
-    redis.call('LTRIM', q, len - max, -1)
-    redis.call('INCRBY', '{K.hook_dropped("")}' .. ARGV[i], len - max)
-  end
-end
-return 1
-"""
-
-# Move due retries back to the front of their (still enabled) hooks' queues. ARGV: 1 now (ms).
-_DUE = f"""
-local due = redis.call('ZRANGEBYSCORE', '{K.HOOKS_RETRY}', '-inf', ARGV[1], 'LIMIT', 0, 1000)
-local touched, seen = {{}}, {{}}
-for _, item in ipairs(due) do
-  redis.call('ZREM', '{K.HOOKS_RETRY}', item)
-  local hook = cjson.decode(item)['hook']
-  local raw = redis.call('HGET', '{K.HOOKS}', hook)
-  if raw and cjson.decode(raw)['enabled'] then  -- deleted or disabled since: dropped
-    redis.call('LPUSH', '{K.hook_queue("")}' .. hook, item)
-    if not seen[hook] then seen[hook] = true; touched[#touched + 1] = hook end
-  end
-end
-return touched
-"""
-
-# Release a hook's delivery lock only if this task still holds it (its token). KEYS: none;
-# ARGV: 1 lock key, 2 token.
-_UNLOCK = """
-if redis.call('GET', ARGV[1]) == ARGV[2] then return redis.call('DEL', ARGV[1]) end
-return 0
-"""
-
-# Set the dispatch flag if any hook exists: 1 means "send a dispatch message".
-_WANT_DISPATCH = f"""
-if redis.call('HLEN', '{K.HOOKS}') == 0 then return 0 end
-if redis.call('SET', '{K.HOOKS_DISPATCH}', '1', 'NX', 'PX', ARGV[1]) then return 1 end
-return 0
-"""
-
 
 @dataclass(frozen=True)
 class Hook:
@@ -119,11 +53,11 @@ class HookStore:
 
     def __init__(self, client: Client) -> None:
         self.client = client
-        self._enqueue = client.register_script(_ENQUEUE)
-        self._due = client.register_script(_DUE)
-        self._push = client.register_script(_PUSH)
-        self._want = client.register_script(_WANT_DISPATCH)
-        self._unlock = client.register_script(_UNLOCK)
+        self._enqueue = lua.register(client, "hooks_enqueue")
+        self._due = lua.register(client, "hooks_due")
+        self._push = lua.register(client, "hooks_push")
+        self._want = lua.register(client, "hooks_want_dispatch")
+        self._unlock = lua.register(client, "unlock")
 
     def create(self, url: str, on: str, cities: list[str] | None, min_move: float) -> Hook:
         """Store a new hook and return it (with its secret, shown to the operator once)."""
@@ -241,7 +175,7 @@ class HookStore:
 
     def unlock(self, hook_id: str, token: str) -> None:
         """Release the hook's delivery lock if `token` still holds it."""
-        self._unlock(args=[K.hook_lock(hook_id), token])
+        self._unlock(args=[token, K.hook_lock(hook_id)])
 
     def queued(self, hook_id: str) -> int:
         """Return how many deliveries wait on the hook's queue."""

@@ -22,8 +22,7 @@ def rank_pillar(pillar: str) -> str:
 
 
 def event(event_id: str) -> str:
-    """Return the record of one submitted event: 'city|log id|position|content hash|feed'
-    (a tick: '|log id|0|hash|feed|applied or superseded'; dead-lettered: '...|failed|reason')."""
+    """Return the record of one submitted event (shared/domain/submission.py)."""
     return f"aicity:ev:{event_id}"
 
 
@@ -125,9 +124,12 @@ def hook_lock(hook: str) -> str:
     return f"aicity:hook:lock:{hook}"
 
 
+FEED_STATS = "aicity:feedstats"  # prefix of feed_stats: '<prefix>:<hour>:<feed>'
+
+
 def feed_stats(feed: str, hour: int | str) -> str:
     """Return a feed's outcome counters for one UTC hour (epoch hours; 'all': all time)."""
-    return f"aicity:feedstats:{hour}:{feed}"
+    return f"{FEED_STATS}:{hour}:{feed}"
 
 
 def feed_rejections(feed: str) -> str:

@@ -27,7 +27,7 @@ class RankingReader:
 
     def __init__(self, client: Client) -> None:
         self.client = client
-        self._ranked = client.register_script(lua.RANKED)
+        self._ranked = lua.register(client, "ranked")
 
     def meta(self) -> IndexMeta:
         """Return the index date, ranking version, methodology and last update time."""

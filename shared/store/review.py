@@ -19,8 +19,8 @@ class ReviewStore:
     def __init__(self, client: Client, retention_seconds: int = 0) -> None:
         self.client = client
         self.retention_seconds = retention_seconds
-        self._reject = client.register_script(lua.REVIEW_REJECT)
-        self._unlock = client.register_script(lua.UNLOCK)
+        self._reject = lua.register(client, "review_reject")
+        self._unlock = lua.register(client, "unlock")
 
     def held_ids(self, feed: str | None = None, before_ms: int | None = None,
                  limit: int | None = None) -> list[str]:

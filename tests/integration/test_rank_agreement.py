@@ -26,7 +26,7 @@ def test_commit_ranks_equal_the_read_sides_ranks_ties_included(redis_proc: Redis
             city_id=city, rev=str(revs.get(city, 0)), consumed=0, state_json="{}",
             result_json=json.dumps({"n": n}), card_json=json.dumps({"city_id": city}),
             score=score, reason="", index_date="", methodology="2025.1", now_ms=1000 + n,
-            changed=True, history_body=f'"score":{score!r}', pillars=[("research", score)])
+            changed=True, history_body=f'{{"score":{score!r}}}', pillars=[("research", score)])
         outcome = store.commit_many([commit])[0]
         assert outcome.status == "ok", outcome
         revs[city] = revs.get(city, 0) + 1

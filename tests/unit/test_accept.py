@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from shared.domain.outcome import Outcome
 from shared.events import Event, codec_for
 from shared.handlers.accept import Limits, Ports, Throttled, Unparsed, accept
 from shared.jsonfast import compact
@@ -32,7 +33,7 @@ CODEC = codec_for("2025.1")
 class FakeLog:
     """Stores events in memory: codes by id, every append recorded."""
 
-    codes: dict[str, str] = field(default_factory=dict)  # event id -> forced code
+    codes: dict[str, Outcome] = field(default_factory=dict)  # event id -> forced outcome
     seen: set[str] = field(default_factory=set)
     appended: list[tuple[str, bool, list[tuple[Event, str]]]] = field(default_factory=list)
     total_backlog: int = 0
@@ -47,22 +48,23 @@ class FakeLog:
                ) -> AppendResult:
         if holds:
             self.held.update(holds.values())
-            self.codes.update({events[n][0].event_id: "h" for n in holds})
+            self.codes.update({events[n][0].event_id: Outcome.HELD for n in holds})
         if dry_run:  # answer as a real append would, remember nothing
             seen = set(self.seen)
-            out = ""
+            out: list[Outcome] = []
             for event, _ in events:
-                out += self.codes.get(event.event_id) or ("d" if event.event_id in seen else "a")
+                out.append(self.codes.get(event.event_id)
+                           or (Outcome.DUPLICATE if event.event_id in seen else Outcome.ACCEPTED))
                 seen.add(event.event_id)
-            return AppendResult(out, False, [])
+            return AppendResult(tuple(out), False, [])
         self.appended.append((feed, admin, list(events)))
-        out = ""
+        answers: list[Outcome] = []
         for event, _ in events:
-            code = self.codes.get(event.event_id) or ("d" if event.event_id in self.seen else "a")
+            answers.append(self.codes.get(event.event_id) or (
+                Outcome.DUPLICATE if event.event_id in self.seen else Outcome.ACCEPTED))
             self.seen.add(event.event_id)
-            out += code
         cities = sorted({e.city_id for e, _ in events if e.city_id})
-        return AppendResult(out, False, cities)
+        return AppendResult(tuple(answers), False, cities)
 
     def backlog(self) -> int:
         return self.total_backlog
@@ -133,13 +135,13 @@ def test_scope_is_checked_per_item_and_all_scope_refusals_give_403(ports: Ports)
 
 
 @pytest.mark.parametrize(("code", "path", "words"), [
-    ("r", ("event_id",), "another feed"),
-    ("n", ("city_id",), "only an admin feed may create a city"),
-    ("u", ("data", "project_id"), "never had project"),
-    ("i", ("data",), "name, country or region"),
-    ("l", ("data", "project_id"), "limit of projects"),
+    (Outcome.ID_REUSED, ("event_id",), "another feed"),
+    (Outcome.UNKNOWN_CITY, ("city_id",), "only an admin feed may create a city"),
+    (Outcome.UNKNOWN_PROJECT, ("data", "project_id"), "never had project"),
+    (Outcome.IDENTITY_CHANGE, ("data",), "name, country or region"),
+    (Outcome.PROJECT_LIMIT, ("data", "project_id"), "limit of projects"),
 ])
-def test_append_refusals_become_per_item_errors(ports: Ports, code: str, path: tuple[str, ...],
+def test_append_refusals_become_per_item_errors(ports: Ports, code: Outcome, path: tuple[str, ...],
                                                 words: str) -> None:
     bad = indicator("seoul", CODE, 5)
     ports.log.codes[bad["event_id"]] = code  # type: ignore[attr-defined]
