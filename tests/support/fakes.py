@@ -13,8 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from shared import readmodel
 from shared.events import Event
 from shared.jsonfast import compact
+from shared.methodology import Methodology
+from shared.scoring.ranking import rank_scores
 from shared.state import CityState
 from shared.store.cities import CityWork, Commit, CommitOutcome
 from shared.store.events_log import AppendResult
@@ -294,3 +297,57 @@ class FakeClock:
 
     def now_ms(self) -> int:
         return self.ms
+
+
+class NoHistory:
+    """A timeline with no kept point yet (a fresh store): nothing to resolve `since` against."""
+
+    def latest(self) -> None:
+        return None
+
+
+@dataclass
+class FakeRankingView:
+    """The published index as the web's per-version view gives it (shared.handlers.queries
+    RankingView), from cards and results in memory; it is its own reader."""
+
+    methodology: Methodology
+    cards: list[dict[str, Any]] = field(default_factory=list)  # readmodel.card(...) each
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # city -> stored result
+    meta: IndexMeta = field(default_factory=lambda: IndexMeta(None, 0, None, None))
+    published_bands: dict[str, Any] | None = None
+    unranked_cities: list[dict[str, str]] = field(default_factory=list)
+    histories: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    timeline: Any = field(default_factory=NoHistory)
+
+    @property
+    def reader(self) -> FakeRankingView:
+        return self
+
+    def stamp(self) -> IndexMeta:
+        return self.meta
+
+    def ranked(self, pillar: str | None) -> tuple[int, list[dict[str, Any]]]:
+        def score(card: dict[str, Any]) -> float | None:
+            return card["score"] if pillar is None else (card["pillars"] or {}).get(pillar)
+
+        by_id = {c["city_id"]: c for c in self.cards}
+        ranked = rank_scores((c["city_id"], s) for c in self.cards if (s := score(c)) is not None)
+        rows = [{**by_id[r.city_id], "rank": r.rank,
+                 **({} if pillar is None else {"pillar_score": r.score})} for r in ranked]
+        return self.meta.ranking_version, readmodel.rows(rows)
+
+    def ranks(self, pillar: str | None) -> dict[str, int]:
+        return {r["city_id"]: r["rank"] for r in self.ranked(pillar)[1]}
+
+    def bands(self) -> dict[str, Any] | None:
+        return self.published_bands
+
+    def unranked(self) -> list[dict[str, str]]:
+        return self.unranked_cities
+
+    def result(self, city_id: str) -> dict[str, Any] | None:
+        return self.results.get(city_id)
+
+    def history(self, city_id: str, n: int) -> list[dict[str, Any]]:
+        return self.histories.get(city_id, [])[:n]
