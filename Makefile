@@ -23,10 +23,10 @@ run: $(STAMP)  ## start everything on an embedded Redis, load the reference data
 demo: $(STAMP)  ## make run plus a simulated contributor posting revisions, so the page moves
 	$(BIN)/aicity run --demo
 
-test: $(STAMP) lint typecheck  ## lint, type-check and run every test (unit, integration, e2e, browser)
+test: $(STAMP) lint typecheck  ## lint, type-check and run every test (unit, config, integration, e2e, browser)
 	$(BIN)/pytest
 
-test-unit: $(STAMP)  ## fast pure tests only (no sockets, no processes)
+test-unit: $(STAMP)  ## fast tests of the code alone: no Redis, no workers, no servers
 	$(BIN)/pytest tests/unit
 
 test-config: $(STAMP)  ## configuration checks: compose, alert rules (promtool), dashboard, docs, OpenAPI
