@@ -131,19 +131,30 @@ def run_pipeline(tmp_path: Path, env: dict[str, str] | None = None, hooks: bool 
         stack.stop()
 
 
+def long_lived_stack(tmp_path_factory: pytest.TempPathFactory, name: str, hooks: bool = False
+                     ) -> Iterator[Stack]:
+    """Yield a stack for a session- or module-scoped fixture; stop it after."""
+    stack = start_stack(tmp_path_factory.mktemp(name), hooks=hooks)
+    yield stack
+    stack.stop()
+
+
+def fresh_pipeline(stack: Stack) -> Pipeline:
+    """Reset a long-lived stack and return a Pipeline on it."""
+    reset(stack)
+    return pipeline_on(stack)
+
+
 @pytest.fixture(scope="session")
 def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Real Redis, one real Celery worker and beat, started once for the session."""
-    stack = start_stack(tmp_path_factory.mktemp("pipeline"))
-    yield stack
-    stack.stop()
+    yield from long_lived_stack(tmp_path_factory, "pipeline")
 
 
 @pytest.fixture
 def pipeline(shared_stack: Stack) -> Pipeline:
     """The session's Redis, worker and beat, reset; the ingest and web apps as test clients."""
-    reset(shared_stack)
-    return pipeline_on(shared_stack)
+    return fresh_pipeline(shared_stack)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pytest
 
 from shared.store.feeds import FeedStore
 from shared.store.hooks import HookStore
-from tests.integration.conftest import Pipeline, pipeline_on, reset, start_stack
+from tests.integration.conftest import Pipeline, fresh_pipeline, long_lived_stack
 from tests.integration.test_hostile_feeds import inject_undecodable
 from tests.integration.test_pipeline import M, full_city, score_of
 from tests.support.events import indicator
@@ -101,16 +101,13 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture(scope="module")
 def hooks_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Real Redis, one scoring worker, the hooks worker and beat, started once for the module."""
-    stack = start_stack(tmp_path_factory.mktemp("hooks"), hooks=True)
-    yield stack
-    stack.stop()
+    yield from long_lived_stack(tmp_path_factory, "hooks", hooks=True)
 
 
 @pytest.fixture
 def pipeline(hooks_stack: Stack) -> Pipeline:
     """The module's stack with the hooks worker, reset; the apps as test clients."""
-    reset(hooks_stack)
-    return pipeline_on(hooks_stack)
+    return fresh_pipeline(hooks_stack)
 
 
 def cli(p: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
