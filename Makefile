@@ -4,10 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help install run demo test test-unit test-integration test-e2e lint typecheck bench score compose-check clean
+.PHONY: help install run demo test test-unit test-config test-integration test-e2e lint typecheck bench score compose-check clean
 
 help:  ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,11 +23,14 @@ run: $(STAMP)  ## start everything on an embedded Redis, load the reference data
 demo: $(STAMP)  ## make run plus a simulated contributor posting revisions, so the page moves
 	$(BIN)/aicity run --demo
 
-test: $(STAMP) lint typecheck  ## lint, type-check and run every test (unit, integration, e2e, browser)
+test: $(STAMP) lint typecheck  ## lint, type-check and run every test (unit, config, integration, e2e, browser)
 	$(BIN)/pytest
 
-test-unit: $(STAMP)  ## fast pure tests only
+test-unit: $(STAMP)  ## fast tests of the code alone: no Redis, no workers, no servers
 	$(BIN)/pytest tests/unit
+
+test-config: $(STAMP)  ## configuration checks: compose, alert rules (promtool), dashboard, docs, OpenAPI
+	$(BIN)/pytest tests/config
 
 test-integration: $(STAMP)  ## tests against a real redis-server and Celery workers
 	$(BIN)/pytest tests/integration

@@ -309,10 +309,30 @@ def add_ingest(spec: APISpec, codec: EventCodec,
                       "404": json_body("Error", "never accepted (from this feed)")}}})
 
 
+def add_ops(spec: APISpec) -> None:
+    """Add the operational paths every Flask service serves (shared/ops.py) and /openapi.json."""
+    json_ok = {"description": "ok", "content": {"application/json": {}}}
+    spec.path("/healthz", operations={"get": {
+        "summary": "Liveness: the process answers (checks no dependency)", "tags": ["ops"],
+        "responses": {"200": json_ok}}})
+    spec.path("/readyz", operations={"get": {
+        "summary": "Readiness: Redis answers and the methodology is loaded", "tags": ["ops"],
+        "responses": {"200": json_ok, "503": {"description": "not ready (the body says which "
+                                                            "check failed)",
+                                              "content": {"application/json": {}}}}}})
+    spec.path("/metrics", operations={"get": {
+        "summary": "Prometheus metrics of this service", "tags": ["ops"],
+        "responses": {"200": {"description": "Prometheus text format",
+                              "content": {"text/plain": {}}}}}})
+    spec.path("/openapi.json", operations={"get": {
+        "summary": "This document", "tags": ["ops"], "responses": {"200": json_ok}}})
+
+
 def ingest_openapi(codec: EventCodec) -> dict[str, Any]:
     """Return the ingest service's own OpenAPI document."""
     spec = new_spec("AI City Index ingest API", codec.methodology.version,
                     "Feeds submit events here (default port 8001). Event schemas follow "
                     f"methodology {codec.methodology.version}.")
     add_ingest(spec, codec)
+    add_ops(spec)
     return spec.to_dict()

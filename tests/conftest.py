@@ -1,4 +1,4 @@
-"""Fixtures shared by the integration and end-to-end tests."""
+"""Fixtures shared by the integration and end-to-end tests; the Hypothesis profile of every tier."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import properties
 from tests.support.procs import RedisProc, Stack
+
+properties.register()  # before any test module builds its settings (tests/support/properties.py)
 
 
 @pytest.fixture

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from apispec import APISpec
 from marshmallow import Schema, fields
 
 from shared.events import EventCodec
 from shared.handlers import params
 from shared.methodology import Methodology
-from shared.openapi import add_ingest, json_body, new_spec
+from shared.openapi import add_ingest, add_ops, json_body, new_spec
 from shared.readmodel import RankingRowSchema, deprecated_alias, places_gained_field
 
 WEB_SERVER = {"url": "http://127.0.0.1:8000", "description": "web (default port 8000)"}
@@ -311,4 +312,31 @@ def build_openapi(methodology: Methodology) -> dict[str, Any]:
                       "400": json_body("Error", "bad query parameter"),
                       "503": json_body("Error", "this process holds its maximum of live "
                                                 "viewers (Retry-After)")}}})
+    add_pages(spec, city_param)
+    add_ops(spec)
     return spec.to_dict()
+
+
+def add_pages(spec: APISpec, city_param: list[dict[str, Any]]) -> None:
+    """Add the HTML pages and the city CSV (services/web/views.py), so every route is listed."""
+    html = {"description": "HTML page", "content": {"text/html": {}}}
+    unknown = {"description": "unknown city (HTML page)", "content": {"text/html": {}}}
+    for path, summary in (
+            ("/", "The live ranking page (sort=, dir=, region=, q=, since=; as_of= for a "
+                  "past one)"),
+            ("/compare", "2-4 cities side by side (c=a,b; a repeated c= redirects to that "
+                         "form)"),
+            ("/map", "The world map of the ranking (colour=overall or a pillar code)"),
+            ("/explore", "The ranking under the reader's weights (weights=, aggregation=)"),
+            ("/methodology", "The methodology in force")):
+        spec.path(path, operations={"get": {"summary": summary, "tags": ["pages"],
+                                            "responses": {"200": html}}})
+    spec.path("/cities/{city_id}", operations={"get": {
+        "summary": "A city's profile page, now or at as_of=, with what changed since since=",
+        "tags": ["pages"], "parameters": city_param,
+        "responses": {"200": html, "404": unknown}}})
+    spec.path("/cities/{city_id}.csv", operations={"get": {
+        "summary": "A city's scores and indicators as CSV (a download)", "tags": ["pages"],
+        "parameters": city_param,
+        "responses": {"200": {"description": "CSV", "content": {"text/csv": {}}},
+                      "404": unknown}}})

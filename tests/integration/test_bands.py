@@ -98,8 +98,8 @@ def _keyspace(client: Any) -> dict[str, Any]:
     return {k: client.dump(k) for k in sorted(client.scan_iter(count=1000))}
 
 
-def test_whatif_answers_without_writing_to_redis(pipeline: Pipeline) -> None:
-    p = pipeline
+def test_whatif_answers_without_writing_to_redis(own_pipeline: Pipeline) -> None:
+    p = own_pipeline
     _load(p)
     official = _doc(p)
     for name in ("beat", "worker1"):  # nothing else may write while we watch

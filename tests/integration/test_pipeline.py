@@ -394,13 +394,13 @@ def test_daily_tick_moves_the_index_date_once_per_day(pipeline: Pipeline) -> Non
     assert EventLog(p.redis.client()).length() == log_len + 1
 
 
-def test_methodology_change_rebuilds_every_city(pipeline: Pipeline, tmp_path: Any) -> None:
+def test_methodology_change_rebuilds_every_city(own_pipeline: Pipeline, tmp_path: Any) -> None:
     from shared.events import EventCodec
     from shared.index import compute_index
     from shared.methodology import METHODOLOGY_DIR
     from shared.methodology import load_methodology as load
 
-    p = pipeline
+    p = own_pipeline
     events = full_city("lambda") + full_city("mu", 0.7)
     assert p.ingest.post("/v1/events", json=events, headers=p.auth()).status_code == 202
     p.stack.wait_idle(30)

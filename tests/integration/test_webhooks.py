@@ -20,11 +20,11 @@ import pytest
 
 from shared.store.feeds import FeedStore
 from shared.store.hooks import HookStore
-from tests.integration.conftest import Pipeline, run_pipeline
+from tests.integration.conftest import Pipeline, fresh_pipeline, long_lived_stack
 from tests.integration.test_hostile_feeds import inject_undecodable
 from tests.integration.test_pipeline import M, full_city, score_of
 from tests.support.events import indicator
-from tests.support.procs import REPO, RedisProc, wait_for
+from tests.support.procs import REPO, RedisProc, Stack, wait_for
 
 pytestmark = pytest.mark.integration
 TOLERANCE_S = 300  # receivers reject timestamps further than this from now (spec advice)
@@ -98,10 +98,16 @@ def receiver() -> Iterator[Receiver]:
         r.server.server_close()
 
 
+@pytest.fixture(scope="module")
+def hooks_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Real Redis, one scoring worker, the hooks worker and beat, started once for the module."""
+    yield from long_lived_stack(tmp_path_factory, "hooks", hooks=True)
+
+
 @pytest.fixture
-def pipeline(tmp_path: Path) -> Iterator[Pipeline]:
-    """Real Redis, one scoring worker, the hooks worker and beat; the apps as test clients."""
-    yield from run_pipeline(tmp_path, hooks=True)
+def pipeline(hooks_stack: Stack) -> Pipeline:
+    """The module's stack with the hooks worker, reset; the apps as test clients."""
+    return fresh_pipeline(hooks_stack)
 
 
 def cli(p: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from shared.events import Event, EventCodec
+from shared.index import IndexSnapshot, compute_index, load_events
 from shared.methodology import Methodology, load_methodology
 from shared.state import CityState, apply_event
 
 DEFAULT_AT = "2025-06-01T12:00:00+00:00"
+REFERENCE = Path(__file__).resolve().parents[2] / "data" / "reference-2025"
 
 
 class EventBuilder:
@@ -116,3 +119,18 @@ def codec(methodology: Methodology) -> EventCodec:
 def build(codec: EventCodec) -> EventBuilder:
     """A builder of validated events."""
     return EventBuilder(codec)
+
+
+@pytest.fixture(scope="session")
+def reference_events() -> list[Event]:
+    """The reference dataset's events under the default codec, loaded once (do not mutate).
+
+    Built from its own methodology, not the `codec` fixture, so that tests parametrising
+    `methodology` can still use it."""
+    return load_events(REFERENCE, EventCodec(load_methodology()))
+
+
+@pytest.fixture(scope="session")
+def reference_snapshot(reference_events: list[Event]) -> IndexSnapshot:
+    """The reference index under the default methodology, computed once per session."""
+    return compute_index(reference_events, load_methodology())

@@ -6,98 +6,25 @@ tests/integration; here: what the handler decides before and after it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from shared.domain.outcome import Outcome
-from shared.events import Event, codec_for
+from shared.events import codec_for
 from shared.handlers.accept import Limits, Ports, Throttled, Unparsed, accept
-from shared.jsonfast import compact
 from shared.state import CityState, apply_event
-from shared.store.cities import CityWork
-from shared.store.events_log import AppendResult
 from shared.store.feeds import Feed
 from tests.support.events import city, event, indicator
+from tests.support.fakes import FakeCityStore, FakeLog, FakePublisher, FakeQuota, FakeStats, FakeWindows
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 ADMIN = Feed("admin", None, 0.0)
 SEOUL = Feed("seoul-feed", frozenset({"seoul"}), 0.0)
 CODE = "infra.gpu_pflops"
 CODEC = codec_for("2025.1")
-
-
-@dataclass
-class FakeLog:
-    """Stores events in memory: codes by id, every append recorded."""
-
-    codes: dict[str, Outcome] = field(default_factory=dict)  # event id -> forced outcome
-    seen: set[str] = field(default_factory=set)
-    appended: list[tuple[str, bool, list[tuple[Event, str]]]] = field(default_factory=list)
-    total_backlog: int = 0
-    backlogs: dict[str, int] = field(default_factory=dict)
-    client: Any = None
-    held: set[str] = field(default_factory=set)
-    max_held: int = 1_000
-    max_projects: int = 2_000
-
-    def append(self, feed: str, admin: bool, events: list[tuple[Event, str]],
-               restore: bool = False, dry_run: bool = False, holds: Any = None
-               ) -> AppendResult:
-        if holds:
-            self.held.update(holds.values())
-            self.codes.update({events[n][0].event_id: Outcome.HELD for n in holds})
-        if dry_run:  # answer as a real append would, remember nothing
-            seen = set(self.seen)
-            out: list[Outcome] = []
-            for event, _ in events:
-                out.append(self.codes.get(event.event_id)
-                           or (Outcome.DUPLICATE if event.event_id in seen else Outcome.ACCEPTED))
-                seen.add(event.event_id)
-            return AppendResult(tuple(out), False, [])
-        self.appended.append((feed, admin, list(events)))
-        answers: list[Outcome] = []
-        for event, _ in events:
-            answers.append(self.codes.get(event.event_id) or (
-                Outcome.DUPLICATE if event.event_id in self.seen else Outcome.ACCEPTED))
-            self.seen.add(event.event_id)
-        cities = sorted({e.city_id for e, _ in events if e.city_id})
-        return AppendResult(tuple(answers), False, cities)
-
-    def backlog(self) -> int:
-        return self.total_backlog
-
-    def feed_backlog(self, feed: str) -> int:
-        return self.backlogs.get(feed, 0)
-
-
-@dataclass
-class FakePublisher:
-    sent: list[list[str]] = field(default_factory=list)
-    broken: bool = False
-
-    def recompute(self, cities: list[str]) -> None:
-        if self.broken:
-            raise ConnectionError("broker down")
-        self.sent.append(cities)
-
-    def sweep(self) -> None:
-        pass
-
-    def hooks_deliver(self, hooks: list[str]) -> None:
-        pass
-
-
-@dataclass
-class FakeQuota:
-    wait: float = 0.0
-    taken: list[tuple[str, int]] = field(default_factory=list)
-
-    def take(self, feed: str, events: int, now_ms: int) -> float:
-        self.taken.append((feed, events))
-        return self.wait
 
 
 @pytest.fixture
@@ -229,14 +156,6 @@ def test_a_dry_run_answers_200_stores_nothing_and_queues_nothing(ports: Ports) -
     assert real.http_status == 202 and real.counts["accepted"] == 1
 
 
-@dataclass
-class FakeStats:
-    recorded: list[tuple[str, dict[str, int], list[dict[str, Any]]]] = field(default_factory=list)
-
-    def record(self, feed: str, now_ms: int, counts: Any, rejections: Any = ()) -> None:
-        self.recorded.append((feed, dict(counts), list(rejections)))
-
-
 def test_outcomes_are_counted_for_the_feed_report_but_not_in_a_dry_run(ports: Ports) -> None:
     ports.stats = stats = FakeStats()
     e = indicator("seoul", CODE, 5)
@@ -252,47 +171,6 @@ def test_outcomes_are_counted_for_the_feed_report_but_not_in_a_dry_run(ports: Po
                                                               (3, "nope")]
 
 
-@dataclass
-class FakeCities:
-    """Cities' stored states (no queued events)."""
-
-    states: dict[str, CityState]
-    reads: int = 0
-
-    def read_many(self, cities: Any, max_items: int) -> list[CityWork]:
-        self.reads += 1
-        return [CityWork(c, "1", compact(self.states[c].to_dict()) if c in self.states else None,
-                         None, [], "", "") for c in cities]
-
-    def state_sizes(self, cities: Any) -> list[int]:
-        return [len(self.states[c].projects) if c in self.states else 0 for c in cities]
-
-
-@dataclass
-class FakeWindows:
-    """Approved positions and review locks in memory."""
-
-    kept: dict[str, str] = field(default_factory=dict)
-    locks: dict[str, str] = field(default_factory=dict)
-
-    def baselines(self, cities: Any) -> list[str | None]:
-        return [self.kept.get(c) for c in cities]
-
-    def open_window(self, city: str, baseline: str, ttl_ms: int) -> str:
-        return self.kept.setdefault(city, baseline)
-
-    def lock(self, cities: Any, token: str, ttl_ms: int, wait_s: float) -> bool:
-        if any(c in self.locks for c in cities):
-            return False
-        self.locks.update(dict.fromkeys(cities, token))
-        return True
-
-    def unlock(self, cities: Any, token: str) -> None:
-        for c in cities:
-            if self.locks.get(c) == token:
-                del self.locks[c]
-
-
 def _state(city_id: str, *events: dict[str, Any]) -> CityState:
     state = CityState(city_id)
     for raw in events:
@@ -301,7 +179,8 @@ def _state(city_id: str, *events: dict[str, Any]) -> CityState:
 
 
 def test_a_scoped_feeds_implausible_jump_is_held_an_admins_is_not(ports: Ports) -> None:
-    ports.cities = FakeCities({"seoul": _state("seoul", indicator("seoul", CODE, 25_000.0))})
+    ports.cities = FakeCityStore(rev="1", states={
+        "seoul": _state("seoul", indicator("seoul", CODE, 25_000.0))})
     ports.review = windows = FakeWindows()  # ~94 points (log scale) approved
     near = indicator("seoul", CODE, 20_000)  # ~92 points: accepted
     far = indicator("seoul", CODE, 1)  # ~6 points: an 87-point jump, over 40
@@ -345,7 +224,7 @@ class PricedQuota(FakeQuota):
 def test_dry_runs_and_judged_batches_pay_for_their_cities_state_before_reading_it(
         ports: Ports) -> None:
     big = _state("seoul", city("seoul"), *(_project("seoul", n) for n in range(400)))
-    ports.cities = cities = FakeCities({"seoul": big})
+    ports.cities = cities = FakeCityStore(rev="1", states={"seoul": big})
     ports.review = FakeWindows()
     ports.quota = quota = PricedQuota(left=1_000)
     e = indicator("seoul", CODE, 5)

@@ -31,10 +31,10 @@ from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
 from shared.events import EventCodec
-from shared.index import load_events
 from shared.methodology import Methodology, load_methodology
 from shared.scoring.aggregate import score_city
 from shared.state import CityState, apply_event, build_states
+from tests.support.properties import examples
 
 V2 = load_methodology("2025.2")
 V1 = load_methodology("2025.1")
@@ -48,7 +48,7 @@ DAYS = ("2018-03-01", "2022-05-01", "2023-06-01", "2024-07-01", "2024-11-15", "2
 INDEX_DATES = (date(2025, 6, 30), date(2024, 12, 31), date(2025, 9, 1))
 BASE_AT = "2025-01-01T00:00:00Z"
 CHANGE_AT = "2025-06-01T00:00:00Z"  # later than every base event: the change wins
-PROPERTY_SETTINGS = settings(max_examples=200, deadline=None)
+PROPERTY_SETTINGS = settings(max_examples=examples(200), deadline=None)
 REFERENCE = Path(__file__).resolve().parents[2] / "data" / "reference-2025"
 
 Scores = tuple[float | None, float | None]
@@ -266,8 +266,9 @@ def test_a_retirement_may_lower_a_score(build, methodology) -> None:
 
 
 @pytest.fixture(scope="module")
-def reference_states() -> dict[str, CityState]:
-    states, _, _ = build_states(load_events(REFERENCE, CODEC))
+def reference_states(reference_events: list[Any]) -> dict[str, CityState]:
+    assert load_methodology().version == V2.version  # the session's events are 2025.2's
+    states, _, _ = build_states(reference_events)
     return states
 
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from shared.events import Event, EventCodec, codec_for, decode_event, utc_key
 from shared.methodology import load_methodology
+from tests.support.properties import examples
 
 M = load_methodology()
 CODEC: EventCodec = codec_for(M.version)
@@ -107,7 +108,7 @@ def _same(a: Event, b: Event) -> bool:
             and a.version == b.version)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(raw_events())
 def test_decoding_what_is_stored_gives_the_validated_event(raw: dict[str, Any]) -> None:
     event = CODEC.load(raw)
@@ -119,7 +120,7 @@ def test_decoding_what_is_stored_gives_the_validated_event(raw: dict[str, Any]) 
     assert CODEC.encode(CODEC.load(json.loads(stored))) == stored
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(raw_events(), min_size=1, max_size=20))
 def test_the_batch_path_stores_what_the_single_path_stores(raws: list[dict[str, Any]]) -> None:
     batch = CODEC.load_many(raws)

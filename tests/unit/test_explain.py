@@ -21,6 +21,7 @@ from shared.scoring.explain import (
     rank_move,
 )
 from shared.scoring.ranking import rank_scores
+from tests.support.properties import examples
 
 M = load_methodology("2025.2")
 Values = dict[str, float | None]  # indicator code -> normalised value, None = not observed
@@ -243,7 +244,7 @@ def scenarios(draw: st.DrawFn) -> tuple[Methodology, Values, Values]:
     return methodology, before, after
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(scenarios(), st.sampled_from(["arithmetic", "geometric"]), st.randoms())
 def test_contributions_add_up_to_the_score_change(
     scenario: tuple[Methodology, Values, Values], aggregation: str, rnd: object
@@ -272,7 +273,7 @@ def test_contributions_add_up_to_the_score_change(
             assert d.pillars[p.code] == pytest.approx(p.weight / total * delta, abs=1e-9)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(scenarios(), st.sampled_from(["arithmetic", "geometric"]))
 def test_swapping_the_ends_negates_every_pillar_contribution(
     scenario: tuple[Methodology, Values, Values], aggregation: str
@@ -333,7 +334,7 @@ scores = st.dictionaries(st.sampled_from("abcdefgh"), st.sampled_from([10.0, 20.
                          min_size=1)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(scores, scores, st.sampled_from("abcdefgh"))
 def test_rank_move_is_consistent_with_rank_scores(
     before: dict[str, float], after: dict[str, float], city: str

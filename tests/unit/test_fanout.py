@@ -3,73 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from typing import Any
 
 import pytest
 
 from services.web.fanout import Fanout, StoreUnavailable, ViewerCapReached
-from shared.store.ranking import IndexMeta
-
-
-class FakeStream:
-    """The read side of RankingReader that the fan-out uses, over a list of changes."""
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, str]] = []
-        self.trimmed_before = 0  # rows[:trimmed_before] are gone (stream MAXLEN)
-        self.cond = threading.Condition()
-        self.gap_reads = 0
-        self.fail = False
-
-    def add(self, n: int = 1) -> list[str]:
-        with self.cond:
-            out = []
-            for _ in range(n):
-                k = len(self.rows) + 1
-                sid = f"{1000 + k}-0"
-                self.rows.append((sid, json.dumps({"ranking_version": k, "t": 0})))
-                out.append(sid)
-            self.cond.notify_all()
-            return out
-
-    def _kept(self) -> list[tuple[str, str]]:
-        return self.rows[self.trimmed_before:]
-
-    def meta(self) -> IndexMeta:
-        return IndexMeta("2025-06-30", len(self.rows), "2025.1", 1)
-
-    def last_change_id(self) -> str:
-        return self.rows[-1][0] if self.rows else "0-0"
-
-    def first_change_id(self) -> str | None:
-        kept = self._kept()
-        return kept[0][0] if kept else None
-
-    def changes_raw_after(self, last_id: str, block_ms: int, count: int = 500
-                          ) -> list[tuple[str, str]]:
-        if self.fail:
-            import redis
-
-            raise redis.ConnectionError("down")
-        with self.cond:
-            newer = [r for r in self._kept() if _k(r[0]) > _k(last_id)]
-            if not newer:
-                self.cond.wait(block_ms / 1000)
-                newer = [r for r in self._kept() if _k(r[0]) > _k(last_id)]
-            return newer[:count]
-
-    def changes_between(self, after_id: str, before_id: str | None, count: int = 1000
-                        ) -> list[tuple[str, str]]:
-        self.gap_reads += 1
-        return [r for r in self._kept() if _k(r[0]) > _k(after_id)
-                and (before_id is None or _k(r[0]) < _k(before_id))][:count]
-
-
-def _k(sid: str) -> tuple[int, int]:
-    a, _, b = sid.partition("-")
-    return int(a), int(b or 0)
+from tests.support.fakes import FakeStream
 
 
 def _fanout(stream: FakeStream, buffer: int = 4, max_viewers: int = 10) -> Fanout:

@@ -28,6 +28,7 @@ from shared.handlers.hooks import (
     sign,
 )
 from shared.store.hooks import Hook
+from tests.support.fakes import FakeClock, FakeHooks
 
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks test vector
 
@@ -90,20 +91,7 @@ def test_backoff_is_exponential_and_short() -> None:
 
 # ------------------------------------------------------------------ one attempt's bounds
 
-class Clock:
-    """A fake clock: seconds for deadlines, milliseconds for deliveries; moved by hand."""
-
-    def __init__(self) -> None:
-        self.ms = 1_700_000_000_000
-
-    def seconds(self) -> float:
-        return self.ms / 1000
-
-    def now_ms(self) -> int:
-        return self.ms
-
-
-def trickle(clock: Clock, n: int, size: int = 1, every_ms: int = 1000) -> Iterator[bytes]:
+def trickle(clock: FakeClock, n: int, size: int = 1, every_ms: int = 1000) -> Iterator[bytes]:
     """An answer arriving `size` bytes every `every_ms`, n times (the clock moves with it)."""
     for _ in range(n):
         clock.ms += every_ms
@@ -111,14 +99,14 @@ def trickle(clock: Clock, n: int, size: int = 1, every_ms: int = 1000) -> Iterat
 
 
 def test_an_answer_within_the_cap_and_deadline_is_read_whole() -> None:
-    clock = Clock()
+    clock = FakeClock()
     got = read_capped(trickle(clock, 4, size=1024, every_ms=10), 4096, Deadline(5, clock.seconds))
     assert got == 4096
 
 
 def test_a_trickled_answer_stops_at_the_whole_request_deadline() -> None:
     """One byte a second never trips a per-read timeout; the whole-request deadline trips."""
-    clock = Clock()
+    clock = FakeClock()
     chunks = trickle(clock, 3600)
     with pytest.raises(DeadlineExceeded, match="within 5 s"):
         read_capped(chunks, 4096, Deadline(5, clock.seconds))
@@ -126,7 +114,7 @@ def test_a_trickled_answer_stops_at_the_whole_request_deadline() -> None:
 
 
 def test_a_huge_answer_is_not_read_past_the_cap() -> None:
-    clock = Clock()
+    clock = FakeClock()
     read: list[int] = []
 
     def huge() -> Iterator[bytes]:
@@ -144,7 +132,7 @@ def test_a_huge_answer_is_not_read_past_the_cap() -> None:
 
 
 def test_the_deadline_counts_from_its_start() -> None:
-    clock = Clock()
+    clock = FakeClock()
     deadline = Deadline(5, clock.seconds)
     clock.ms += 3000
     assert deadline.remaining() == pytest.approx(2.0)
@@ -168,56 +156,11 @@ def test_what_an_answer_means(status: int | None, attempt: int, outcome: str) ->
 
 # ------------------------------------------------------------------ one delivery task
 
-class FakeHooks:
-    """The delivery side of the hook store, in memory."""
-
-    def __init__(self, hook: Hook, items: int) -> None:
-        self.hooks: dict[str, Hook] = {hook.id: hook}
-        self.queue = [{"hook": hook.id, "id": f"msg_{n}", "type": "rank_change", "attempt": 0,
-                       "data": {"city_id": "alpha", "committed_ms": 0}} for n in range(items)]
-        self.log: list[dict[str, Any]] = []
-        self.retries: list[tuple[dict[str, Any], int]] = []
-        self.lock_token: str | None = None
-
-    def get(self, hook_id: str) -> Hook | None:
-        return self.hooks.get(hook_id)
-
-    def pop(self, hook_id: str) -> dict[str, Any] | None:
-        return self.queue.pop(0) if self.queue and hook_id in self.hooks else None
-
-    def record(self, hook_id: str, entry: dict[str, Any]) -> None:
-        self.log.append(entry)
-
-    def schedule_retry(self, item: dict[str, Any], due_ms: int) -> None:
-        self.retries.append((item, due_ms))
-
-    def disable(self, hook_id: str, reason: str) -> None:
-        self.hooks[hook_id] = replace(self.hooks[hook_id], enabled=False, disabled_reason=reason)
-        self.queue.clear()
-
-    def delete(self, hook_id: str) -> None:
-        self.hooks.pop(hook_id, None)
-        self.queue.clear()
-
-    def lock(self, hook_id: str, ttl_ms: int) -> str | None:
-        if self.lock_token is not None:
-            return None
-        self.lock_token = "t"
-        return "t"
-
-    def unlock(self, hook_id: str, token: str) -> None:
-        if self.lock_token == token:
-            self.lock_token = None
-
-    def queued(self, hook_id: str) -> int:
-        return len(self.queue)
-
-
 HOOK = Hook("hk_1", "http://receiver/hook", "rank_change", None, 0, VECTOR_SECRET)
 LIMITS = DeliveryLimits(attempt_deadline_ms=5000, task_budget_ms=10_000)
 
 
-def hanging(clock: Clock, calls: list[float]) -> Any:
+def hanging(clock: FakeClock, calls: list[float]) -> Any:
     """A post to a receiver that never answers: it uses its whole deadline, then raises."""
     def post(url: str, headers: dict[str, str], body: str, deadline_s: float) -> Reply:
         calls.append(deadline_s)
@@ -227,7 +170,7 @@ def hanging(clock: Clock, calls: list[float]) -> Any:
 
 
 def test_a_hanging_receiver_costs_one_task_its_budget_and_nothing_more() -> None:
-    clock, calls = Clock(), []
+    clock, calls = FakeClock(), []
     store = FakeHooks(HOOK, items=10)
     start = clock.ms
     report = deliver(store, HOOK.id, hanging(clock, calls), clock.now_ms, LIMITS)
@@ -243,7 +186,7 @@ def test_a_hanging_receiver_costs_one_task_its_budget_and_nothing_more() -> None
 
 
 def test_a_budget_shorter_than_a_deadline_still_makes_one_attempt() -> None:
-    clock, calls = Clock(), []
+    clock, calls = FakeClock(), []
     store = FakeHooks(HOOK, items=3)
     report = deliver(store, HOOK.id, hanging(clock, calls), clock.now_ms,
                      DeliveryLimits(attempt_deadline_ms=5000, task_budget_ms=1000))
@@ -251,7 +194,7 @@ def test_a_budget_shorter_than_a_deadline_still_makes_one_attempt() -> None:
 
 
 def test_good_receivers_are_sent_many_per_task() -> None:
-    clock = Clock()
+    clock = FakeClock()
     store = FakeHooks(HOOK, items=150)
     sent: list[dict[str, str]] = []
 
@@ -267,7 +210,7 @@ def test_good_receivers_are_sent_many_per_task() -> None:
 
 
 def test_a_redirect_is_not_followed_and_is_final() -> None:
-    clock = Clock()
+    clock = FakeClock()
     store = FakeHooks(HOOK, items=1)
     urls: list[str] = []
 
@@ -283,7 +226,7 @@ def test_a_redirect_is_not_followed_and_is_final() -> None:
 
 
 def test_an_answer_over_the_cap_is_retried_with_its_error() -> None:
-    clock = Clock()
+    clock = FakeClock()
     store = FakeHooks(HOOK, items=1)
 
     def post(url: str, headers: dict[str, str], body: str, deadline_s: float) -> Reply:
@@ -295,7 +238,7 @@ def test_an_answer_over_the_cap_is_retried_with_its_error() -> None:
 
 
 def test_one_task_per_hook_at_a_time() -> None:
-    clock = Clock()
+    clock = FakeClock()
     store = FakeHooks(HOOK, items=5)
     store.lock_token = "someone else"
     report = deliver(store, HOOK.id, hanging(clock, []), clock.now_ms, LIMITS)
@@ -304,7 +247,7 @@ def test_one_task_per_hook_at_a_time() -> None:
 
 
 def test_deleting_the_hook_during_an_attempt_stops_it_and_records_nothing() -> None:
-    clock = Clock()
+    clock = FakeClock()
     store = FakeHooks(HOOK, items=5)
     calls: list[str] = []
 
@@ -320,7 +263,7 @@ def test_deleting_the_hook_during_an_attempt_stops_it_and_records_nothing() -> N
 
 
 def test_a_deleted_or_disabled_hook_gets_no_attempt() -> None:
-    clock = Clock()
+    clock = FakeClock()
     for hook in (replace(HOOK, enabled=False), None):
         store = FakeHooks(HOOK, items=3)
         if hook is None:
@@ -333,7 +276,7 @@ def test_a_deleted_or_disabled_hook_gets_no_attempt() -> None:
 
 
 def test_a_410_disables_the_hook_and_stops() -> None:
-    clock = Clock()
+    clock = FakeClock()
     store = FakeHooks(HOOK, items=3)
     report = deliver(store, HOOK.id, lambda *a: Reply(410), clock.now_ms, LIMITS)
     assert [a.outcome for a in report.attempts] == ["disabled"]

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from shared.events import codec_for
 from shared.handlers.recompute import recompute_cities
 from shared.methodology import load_methodology
-from shared.store.cities import CityWork, Commit, CommitOutcome
+from shared.store.cities import CityWork
 from tests.support.events import city, indicator
+from tests.support.fakes import FakeCityStore
 
 M = load_methodology("2025.1")
 CODEC = codec_for(M.version)
@@ -25,36 +25,8 @@ def stored(raw: dict[str, object]) -> str:
     return CODEC.encode(CODEC.load(raw))
 
 
-@dataclass
-class FakeCityStore:
-    """Cities' inboxes in memory; commits recorded; a number of conflicts injected per city."""
-
-    inboxes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    conflicts: dict[str, int] = field(default_factory=dict)
-    commits: list[Commit] = field(default_factory=list)
-    released: list[str] = field(default_factory=list)
-
-    def release_pending_many(self, cities: Sequence[str]) -> None:
-        self.released += cities
-
-    def read_many(self, cities: Sequence[str], max_items: int) -> list[CityWork]:
-        return [CityWork(c, "0", None, None, list(self.inboxes.get(c, []))[:max_items], "",
-                         M.version) for c in cities]
-
-    def commit_many(self, commits: Sequence[Commit]) -> list[CommitOutcome]:
-        out = []
-        for c in commits:
-            if self.conflicts.get(c.city_id, 0) > 0:
-                self.conflicts[c.city_id] -= 1
-                out.append(CommitOutcome("conflict"))
-                continue
-            self.commits.append(c)
-            out.append(CommitOutcome("ok", len(self.commits), None, 1, True))
-        return out
-
-
 def _store() -> FakeCityStore:
-    store = FakeCityStore()
+    store = FakeCityStore(methodology=M.version)
     for name in ("alpha", "beta"):
         store.inboxes[name] = [("1000-0 admin", stored(city(name))),
                                ("1001-0 feed-a", stored(indicator(name, CODE, 5)))]

@@ -44,19 +44,17 @@ FROZEN_2025_1 = Path(__file__).resolve().parent / "fixtures" / "reference-2025.1
 
 
 @pytest.fixture(scope="module")
-def methodology() -> Any:
+def events(methodology: Any, reference_events: list[Any]) -> list[Any]:
+    """The session's reference events (tests/unit/conftest.py), read with the default codec."""
     assert DEFAULT_VERSION == "2025.2"  # the files here are calibrated to the default
-    return load_methodology("2025.2")
+    assert methodology.version == "2025.2"
+    return reference_events
 
 
 @pytest.fixture(scope="module")
-def events(methodology: Any) -> list[Any]:
-    return load_events(DATASET, EventCodec(methodology))
-
-
-@pytest.fixture(scope="module")
-def snapshot(events: list[Any], methodology: Any) -> IndexSnapshot:
-    return compute_index(events, methodology)
+def snapshot(methodology: Any, reference_snapshot: IndexSnapshot) -> IndexSnapshot:
+    assert reference_snapshot.methodology_version == methodology.version
+    return reference_snapshot
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from shared.cli.main import main
-from shared.events import Event, EventCodec
+from shared.events import Event
 from shared.index import EVENT_ID_REUSED, IndexSnapshot, compute_index, load_events
 from shared.methodology import Methodology
 from tests.unit.conftest import EventBuilder
@@ -52,9 +52,9 @@ def full_city(build: EventBuilder, methodology: Methodology, city_id: str) -> li
 
 
 @pytest.fixture(scope="module")
-def reference(methodology: Methodology) -> IndexSnapshot:
-    """The reference index computed in-process by the library."""
-    return compute_index(load_events(DATASET, EventCodec(methodology)), methodology)
+def reference(reference_snapshot: IndexSnapshot) -> IndexSnapshot:
+    """The reference index computed in-process by the library (once per session)."""
+    return reference_snapshot
 
 
 def test_json_prints_every_number_exactly_as_computed(

@@ -22,6 +22,7 @@ from shared.index import compute_index
 from shared.methodology import load_methodology
 from shared.scoring.aggregate import score_city
 from shared.state import APPLIED, SUPERSEDED, CityState, apply_event, build_states
+from tests.support.properties import examples
 
 CODEC = EventCodec(load_methodology())
 ARITHMETIC = CODEC.methodology
@@ -49,7 +50,7 @@ INSTANTS = (
 DAYS = ("2023-05-01", "2024-07-01", "2024-11-15", "2025-06-30")
 LATEST = "2026-01-01T00:00:00Z"  # later than every instant above
 
-PROPERTY_SETTINGS = settings(max_examples=150, deadline=None)
+PROPERTY_SETTINGS = settings(max_examples=examples(150), deadline=None)
 
 
 def values(code: str) -> st.SearchStrategy[float]:
