@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from shared.domain.records import IndexMeta
 from shared.handlers import params
 from shared.handlers.queries import RankingQuery, rankings_document
 from shared.jsonfast import compact
@@ -22,7 +23,6 @@ from shared.methodology import Methodology, load_methodology
 from shared.scoring.ranking import rank_scores
 from shared.scoring.sensitivity import DRAWS, band_seed, rank_bands
 from shared.scoring.whatif import whatif_score
-from shared.store.ranking import IndexMeta
 
 
 class _Reader:

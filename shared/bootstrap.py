@@ -203,6 +203,9 @@ class Worker:
         return ReviewStore(self.client, self.settings.event_retention_seconds)
 
     @cached_property
+    def log(self) -> EventLog:
+        return event_log(self.client, self.settings)
+
+    @cached_property
     def ports(self) -> Ports:
-        return accept_ports(self.settings, self.codec, event_log(self.client, self.settings),
-                            self.publisher)
+        return accept_ports(self.settings, self.codec, self.log, self.publisher)

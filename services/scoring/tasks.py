@@ -133,7 +133,7 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
         cities = handlers.sweep(ctx.store)
         ctx.publisher.recompute(cities)
         m.SWEPT.inc(len(cities))
-        m.LOG_TRIMMED.inc(ctx.ports.log.trim(now_ms()))
+        m.LOG_TRIMMED.inc(ctx.log.trim(now_ms()))
         m.REVIEW_EXPIRED.inc(review_handlers.expire(
             ctx.review, ctx.settings.review_held_retention_seconds, ctx.ports.stats,
             datetime.now(UTC)))

@@ -10,6 +10,7 @@ from flask import g, has_request_context, request
 from services.web.caching import build_id
 from services.web.fanout import Fanout
 from shared.bootstrap import Web
+from shared.domain.records import IndexMeta
 from shared.handlers import params
 from shared.handlers.cache import VersionCache
 from shared.handlers.params import Point
@@ -17,7 +18,7 @@ from shared.handlers.timeline import Timeline
 from shared.methodology import Methodology
 from shared.settings import Settings
 from shared.store.connection import Client
-from shared.store.ranking import IndexMeta, RankingReader
+from shared.store.ranking import RankingReader
 
 
 @dataclass

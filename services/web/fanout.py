@@ -19,10 +19,11 @@ from itertools import islice
 
 import redis
 
+from shared.domain.records import IndexMeta
 from shared.handlers.params import stream_id
 from shared.jsonfast import JSONDecodeError, compact, loads
 from shared.scoring.explain import rank_change
-from shared.store.ranking import IndexMeta, RankingReader
+from shared.store.ranking import RankingReader
 
 BLOCK_MS = 1000  # the reader's XREAD BLOCK; also how often the snapshot metadata refreshes
 BUFFER = 1024  # changes kept in memory for viewers that lag or resume

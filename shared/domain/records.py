@@ -9,9 +9,11 @@ changes, so those are NamedTuples (one small tuple each, built in one call).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from shared.domain.outcome import Outcome
 from shared.jsonfast import compact
 
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
@@ -304,3 +306,144 @@ class ChangeMessage(NamedTuple):
         puts its own members first (ranking_version ... city_id)."""
         members = list(self.to_stored().items())[_SCRIPT_FIELDS:]
         return compact(dict(members))
+
+
+# ------------------------------------------------------------------ what the store hands the handlers
+
+
+@dataclass(frozen=True)
+class CommitOutcome:
+    status: str  # "ok", "conflict" (retry) or "methodology" (this worker is outdated)
+    ranking_version: int = 0
+    old_rank: int | None = None
+    new_rank: int | None = None
+    clean: bool = False
+
+
+@dataclass(frozen=True)
+class Commit:
+    city_id: str
+    rev: str
+    consumed: int
+    state_json: str
+    result_json: str
+    card_json: str
+    score: float | None
+    reason: str
+    index_date: str
+    methodology: str
+    now_ms: int
+    changed: bool
+    history_body: str  # HistoryEntry.stored_body(): the entry without v, t, r (the commit adds them)
+    pillars: Sequence[tuple[str, float | None]]
+    feeds: Sequence[tuple[str, int]] = ()  # events consumed per feed (their backlog shares)
+    dead: Sequence[tuple[str, str]] = ()  # (event id, reason) of events that could not apply
+    # the change message's JSON object (score, drivers) without the members the commit puts
+    # first (ranking_version, t, rank, old_rank, rank_delta, city_id)
+    change_body: str = "{}"  # ChangeMessage.stored_extras()
+
+
+@dataclass(frozen=True)
+class CityWork:
+    """A consistent snapshot of what a recompute needs."""
+
+    city_id: str
+    rev: str
+    state_json: str | None
+    result_json: str | None
+    items: list[tuple[str, str]]  # ('<log id> <feed>', canonical json), oldest first
+    index_date: str  # '' while no index.ticked was applied (the methodology's base date)
+    methodology: str
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str
+    cities: frozenset[str] | None  # None: an admin feed that may write every city
+    created_at: float
+
+    @property
+    def admin(self) -> bool:
+        """Tell whether the feed may write every city (and create cities)."""
+        return self.cities is None
+
+    def may_write(self, city: str) -> bool:
+        """Tell whether the feed may write this city."""
+        return self.cities is None or city in self.cities
+
+
+@dataclass(frozen=True)
+class Hook:
+    id: str
+    url: str
+    on: str
+    cities: list[str] | None
+    min_move: float
+    secret: str
+    enabled: bool = True
+    created_at: float = 0.0
+    disabled_reason: str = ""
+
+    def public(self) -> dict[str, Any]:
+        """Return the hook without its secret."""
+        out = asdict(self)
+        out.pop("secret")
+        return out
+
+
+def public_entry(e: HistoryEntry) -> dict[str, Any]:
+    """Return a history entry in the API's words."""
+    return {
+        "ranking_version": e.version, "t": e.committed_ms, "rank": e.rank,
+        "methodology_version": e.methodology, "index_date": e.index_date,
+        "score": e.score, "coverage": e.coverage, "reason": e.reason,
+        "pillars": e.pillars, "pillar_coverage": e.pillar_coverage,
+        "last_data_at": e.last_data_at, "stale": e.stale, "events": e.events,
+        "changes": [
+            {"indicator": code, "from_value": c.from_raw, "from_normalised": c.from_normalised,
+             "to_value": c.to_raw, "to_normalised": c.to_normalised, "event_id": c.event_id,
+             "feed": c.feed, "occurred_at": c.occurred_at}
+            for code, c in e.changes.items()],
+    }
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A past moment resolved against the kept history."""
+
+    version: int  # the ranking version in force then
+    version_t: int  # when that version was committed (ms)
+    resolved_ms: int  # the instant whose state is returned (<= the requested one)
+
+
+class ScoreAt(NamedTuple):
+    """A city's overall score in force at a version (None: unranked) and its entry's version."""
+
+    score: float | None
+    version: int
+
+
+class TooOld(LookupError):
+    """A moment before the oldest kept point of history."""
+
+    def __init__(self, oldest_t: int | None) -> None:
+        super().__init__("before the oldest kept point" if oldest_t else "no history kept yet")
+        self.oldest_t = oldest_t
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    index_date: str | None  # None until an index.ticked: the methodology base date applies
+    ranking_version: int
+    methodology: str | None
+    updated_ms: int | None
+    bands_version: int = -1  # ranking version the published rank bands were computed for
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What one append answered (append.lua)."""
+
+    outcomes: tuple[Outcome, ...]  # one per event, in order
+    rebuild: bool  # an index.ticked moved the index date: every city is dirty
+    enqueue: list[str]  # cities whose recompute must be sent (pending flag newly set)

@@ -22,14 +22,13 @@ from typing import Any, Protocol
 from marshmallow import ValidationError
 
 from shared.domain.outcome import Outcome
+from shared.domain.records import CityWork, Feed
 from shared.events import INDEX_TICKED, SCORE_MOVING, Event, EventCodec
 from shared.handlers.budget import Throttled as Throttled  # re-exported: callers catch it here
 from shared.handlers.budget import charge, charge_state
+from shared.handlers.command_ports import EventAppender
 from shared.handlers.gate import REVIEW_MAX_QUEUED, Baseline, judge
 from shared.jsonfast import compact, loads
-from shared.store.cities import CityWork
-from shared.store.events_log import EventLog
-from shared.store.feeds import Feed
 
 log = logging.getLogger("aicity.accept")
 
@@ -105,7 +104,7 @@ class Ports:
     """What accept() talks to: the codec, the log, the publisher and the feed quota."""
 
     codec: EventCodec
-    log: EventLog
+    log: EventAppender
     publisher: Publisher
     quota: Quota | None = None
     limits: Limits = field(default_factory=Limits)

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from shared.handlers.command_ports import BandRecords, RankedRows
 from shared.methodology import Methodology
 from shared.scoring.sensitivity import DRAWS, band_seed, rank_bands
-from shared.store.bands import BandStore
-from shared.store.ranking import RankingReader
 
 DEBOUNCE_SECONDS = 10
 
@@ -30,7 +29,7 @@ class BandReport:
     written: bool
 
 
-def request_bands(store: BandStore, queue: Callable[[], None]) -> bool:
+def request_bands(store: BandRecords, queue: Callable[[], None]) -> bool:
     """Queue one band run now unless one ran or was queued in DEBOUNCE_SECONDS; True if queued."""
     if store.request(DEBOUNCE_SECONDS):
         queue()
@@ -38,12 +37,12 @@ def request_bands(store: BandStore, queue: Callable[[], None]) -> bool:
     return False
 
 
-def sweep_bands(store: BandStore, queue: Callable[[], None]) -> bool:
+def sweep_bands(store: BandRecords, queue: Callable[[], None]) -> bool:
     """Queue a band run if the bands lag the ranking and none ran or was queued lately."""
     return store.behind() and request_bands(store, queue)
 
 
-def recompute_bands(reader: RankingReader, store: BandStore, methodology: Methodology,
+def recompute_bands(reader: RankedRows, store: BandRecords, methodology: Methodology,
                     draws: int = DRAWS) -> BandReport:
     """Compute the bands of the current ranking (seeded from its version) and publish them."""
     version, rows = reader.ranked(None)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from shared.store.feeds import Feed
+from shared.domain.records import Feed
 
 if TYPE_CHECKING:
     from shared.handlers.accept import Ports

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from shared.store.feeds import Feed
+from shared.domain.records import Feed
 
 REJECTION_REASONS = ("rejected_validation", "rejected_scope", "rejected_conflict",
                      "rejected_review")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.domain.records import CityWork
 from shared.events import (
     SCORE_MOVING,
     Event,
@@ -30,7 +31,6 @@ from shared.jsonfast import compact, loads
 from shared.methodology import Methodology
 from shared.scoring import CityResult, normalise, score_city
 from shared.state import CityState, apply_event
-from shared.store.cities import CityWork
 
 # A scoped batch is judged against the city's queued events too; past this many queued, it
 # waits (429) until scoring catches up rather than reading an unbounded queue.

@@ -17,10 +17,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from shared.domain.records import ChangeMessage
+from shared.domain.records import ChangeMessage, Hook
+from shared.handlers.command_ports import ChangeFeed, HookRecords
 from shared.scoring.explain import rank_change
-from shared.store.hooks import Hook, HookStore
-from shared.store.ranking import RankingReader
 
 MAX_ATTEMPTS = 6  # first try + 5 retries, backoff 1, 2, 4, 8, 16 s (all far below visibility)
 TOP_PILLAR_CHANGES = 3  # pillar_changes on a webhook: the pillars that moved most
@@ -86,7 +85,7 @@ def matches(hook: Hook, data: dict[str, Any]) -> bool:
     return False  # "failed" comes from dead letters at commit, "held" from review
 
 
-def _queue(store: HookStore, kind: str, city: str, events: list[tuple[str, dict[str, Any]]]
+def _queue(store: HookRecords, kind: str, city: str, events: list[tuple[str, dict[str, Any]]]
            ) -> list[str]:
     """Queue a `kind` delivery per (event id, data) to the matching hooks; return those hooks."""
     hooks = [h for h in store.all() if h.enabled and h.on == kind
@@ -98,14 +97,14 @@ def _queue(store: HookStore, kind: str, city: str, events: list[tuple[str, dict[
     return store.idle([h.id for h in hooks]) if items else []
 
 
-def dead_lettered(store: HookStore, city: str, dead: list[tuple[str, str]], at_ms: int
+def dead_lettered(store: HookRecords, city: str, dead: list[tuple[str, str]], at_ms: int
                   ) -> list[str]:
     """Queue a `failed` delivery per dead-lettered event to the matching hooks; return them."""
     return _queue(store, "failed", city, [
         (event_id or str(at_ms), {"reason": reason, "failed_ms": at_ms}) for event_id, reason in dead])
 
 
-def held(store: HookStore, entries: list[dict[str, Any]]) -> list[str]:
+def held(store: HookRecords, entries: list[dict[str, Any]]) -> list[str]:
     """Queue a `held` delivery per event held for review (current -> proposed); return hooks."""
     hooks: list[str] = []
     for entry in entries:
@@ -125,7 +124,7 @@ class DispatchReport:
     hooks: list[str]  # hooks that got work and have no task delivering them
 
 
-def dispatch(store: HookStore, reader: RankingReader, batch: int = 500) -> DispatchReport:
+def dispatch(store: HookRecords, reader: ChangeFeed, batch: int = 500) -> DispatchReport:
     """Turn the changes after the cursor into deliveries on the matching hooks' queues."""
     store.release_dispatch()
     hooks = [h for h in store.all() if h.enabled]
@@ -262,7 +261,7 @@ class DeliverReport:
 
 
 class DeliveryStore(Protocol):
-    """What delivering needs from the hook store (HookStore, or a fake in unit tests)."""
+    """What delivering needs from the hook store (HookRecords, or a fake in unit tests)."""
 
     def get(self, hook_id: str) -> Hook | None: ...
     def pop(self, hook_id: str) -> dict[str, Any] | None: ...
@@ -355,7 +354,7 @@ class SweepReport:
     dispatch: bool  # a dispatch message is wanted (hooks exist and none is queued)
 
 
-def sweep(store: HookStore, now_ms: int) -> SweepReport:
+def sweep(store: HookRecords, now_ms: int) -> SweepReport:
     """Move due retries back to their queues; name the hooks to deliver; flag a dispatch."""
     hooks = store.idle(store.due_retries(now_ms))
     hooks += [h for h in store.waiting() if h not in hooks]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from shared.domain.records import CityWork
 from shared.events import Event, decode_event
 from shared.index import index_date_of
 from shared.jsonfast import loads
@@ -17,7 +18,6 @@ from shared.methodology import Methodology
 from shared.scoring import CityResult, rank_scores, score_city
 from shared.scoring.explain import rank_change
 from shared.state import CityState, apply_event
-from shared.store.cities import CityWork
 
 # Enough to read any inbox whole (it is bounded by the backlog limit); one batch is small.
 _ALL = 1 << 30

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from shared import readmodel
+from shared.domain.records import IndexMeta, Moment
 from shared.handlers.errors import BadQuery, NotKept
 from shared.handlers.params import Point
+from shared.handlers.query_ports import RankingRecords
 from shared.handlers.timeline import (
     PastPage,
     Timeline,
@@ -25,8 +27,6 @@ from shared.handlers.timeline import (
 from shared.methodology import Methodology
 from shared.scoring.ranking import rank_scores
 from shared.scoring.whatif import WhatIf, whatif_rank
-from shared.store.history import Moment
-from shared.store.ranking import IndexMeta, RankingReader
 
 __all__ = ["BadQuery", "NotKept", "RankingQuery", "city_document", "rankings_document"]
 
@@ -37,7 +37,7 @@ class RankingView(Protocol):
     @property
     def methodology(self) -> Methodology: ...
     @property
-    def reader(self) -> RankingReader: ...
+    def reader(self) -> RankingRecords: ...
     @property
     def timeline(self) -> Timeline: ...
 

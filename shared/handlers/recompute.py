@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.domain.records import ChangeMessage, HistoryEntry, InboxHead, IndicatorChange
+from shared.domain.records import ChangeMessage, CityWork, Commit, HistoryEntry, InboxHead, IndicatorChange
 from shared.events import PROJECT_REMOVED, PROJECT_UPSERTED, decode_event
+from shared.handlers.command_ports import CityCommits, DirtyCities, HistorySeeder
 from shared.handlers.drivers import change_drivers, indicator_changes
 from shared.index import index_date_of
 from shared.jsonfast import canonical, loads
@@ -16,8 +17,6 @@ from shared.methodology import Methodology
 from shared.readmodel import card
 from shared.scoring import CityResult, score_city
 from shared.state import SUPERSEDED, CityState, apply_event
-from shared.store.cities import CityStore, CityWork, Commit
-from shared.store.history import HistoryStore
 
 MAX_ATTEMPTS = 20
 PROJECT_EVENTS = (PROJECT_UPSERTED, PROJECT_REMOVED)
@@ -108,7 +107,7 @@ def history_body(result: dict[str, Any], events: int, changes: dict[str, Indicat
     ).stored_body()
 
 
-def seed_history(history: HistoryStore, results: Iterable[tuple[str, str]]) -> int:
+def seed_history(history: HistorySeeder, results: Iterable[tuple[str, str]]) -> int:
     """Give each (city, stored result JSON) without any history entry one at the current
     version (a store written before history was kept); return how many were seeded."""
     bodies = {city: history_body(loads(raw), 0, {}) for city, raw in results}
@@ -153,7 +152,7 @@ def _prepare(work: CityWork, methodology: Methodology, now_ms: Callable[[], int]
 
 
 def recompute_cities(
-    cities: list[str], store: CityStore, methodology: Methodology, now_ms: Callable[[], int],
+    cities: list[str], store: CityCommits, methodology: Methodology, now_ms: Callable[[], int],
     max_events: int = 20_000,
 ) -> list[RecomputeReport]:
     """Fold each city's new events into its state, rescore and commit it, retrying conflicts.
@@ -204,6 +203,6 @@ def recompute_cities(
     return [reports[c] for c in dict.fromkeys(cities)]
 
 
-def sweep(store: CityStore) -> list[str]:
+def sweep(store: DirtyCities) -> list[str]:
     """Return dirty cities that had no queued recompute, now flagged as queued."""
     return store.claim_pending(list(store.iter_dirty()))

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from shared.domain.outcome import Outcome
 from shared.events import INDICATOR_OBSERVED, decode_event
 from shared.handlers.accept import Publisher, Stats
-from shared.store.events_log import EventLog
+from shared.handlers.command_ports import EventAppender
 
 log = logging.getLogger("aicity.review")
 MAX_REASON = 500
@@ -35,7 +35,7 @@ class Decision:
     publish_failed: bool = False
 
 
-def release(event_ids: Sequence[str], held: HeldEvents, events: EventLog,
+def release(event_ids: Sequence[str], held: HeldEvents, events: EventAppender,
             publisher: Publisher) -> Decision:
     """Append held events to their cities like any accepted event and queue their recomputes.
 

@@ -18,15 +18,15 @@ from time import monotonic
 from typing import Any
 
 from shared import readmodel
-from shared.domain.records import HistoryEntry, IndicatorChange
+from shared.domain.records import HistoryEntry, IndicatorChange, Moment, ScoreAt, TooOld, public_entry
 from shared.handlers.drivers import entry_ends, moves_of
 from shared.handlers.errors import BadQuery, NotKept
 from shared.handlers.params import Point
+from shared.handlers.query_ports import HistoryRecords
 from shared.methodology import Methodology
 from shared.retention import describe, merge_changes, resolve_moment
 from shared.scoring.explain import decompose, places_gained, rank_move
 from shared.scoring.ranking import rank_scores
-from shared.store.history import HistoryStore, Moment, ScoreAt, TooOld, public_entry
 
 CARDS_FRESH_S = 10.0  # cities' identity (name, region) is re-read at most this often
 SNAPSHOTS_CACHED = 8  # per process; at 10,000 cities a snapshot and its rows take ~30 MB
@@ -71,7 +71,7 @@ class PastPage:
 class Timeline:
     """Resolve moments and read snapshots, cached per version (one per web process)."""
 
-    def __init__(self, history: HistoryStore, methodology: Methodology,
+    def __init__(self, history: HistoryRecords, methodology: Methodology,
                  live_scores: Callable[[], dict[str, float]] | None = None,
                  clock: Callable[[], int] | None = None) -> None:
         self.history = history

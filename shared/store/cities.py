@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from shared.domain.records import InboxHead
+from shared.domain.records import CityWork, Commit, CommitOutcome, InboxHead
 from shared.jsonfast import compact
 from shared.store import keys as K
 from shared.store import lua
@@ -17,51 +16,6 @@ from shared.store.feed_stats import BUCKET_TTL, HOUR_MS
 def _score_text(score: float | None) -> str:
     """Return a score as the script stores it: its shortest exact text ('' for none)."""
     return "" if score is None else repr(score)
-
-
-@dataclass(frozen=True)
-class CityWork:
-    """A consistent snapshot of what a recompute needs."""
-
-    city_id: str
-    rev: str
-    state_json: str | None
-    result_json: str | None
-    items: list[tuple[str, str]]  # ('<log id> <feed>', canonical json), oldest first
-    index_date: str  # '' while no index.ticked was applied (the methodology's base date)
-    methodology: str
-
-
-@dataclass(frozen=True)
-class Commit:
-    city_id: str
-    rev: str
-    consumed: int
-    state_json: str
-    result_json: str
-    card_json: str
-    score: float | None
-    reason: str
-    index_date: str
-    methodology: str
-    now_ms: int
-    changed: bool
-    history_body: str  # HistoryEntry.stored_body(): the entry without v, t, r (the commit adds them)
-    pillars: Sequence[tuple[str, float | None]]
-    feeds: Sequence[tuple[str, int]] = ()  # events consumed per feed (their backlog shares)
-    dead: Sequence[tuple[str, str]] = ()  # (event id, reason) of events that could not apply
-    # the change message's JSON object (score, drivers) without the members the commit puts
-    # first (ranking_version, t, rank, old_rank, rank_delta, city_id)
-    change_body: str = "{}"  # ChangeMessage.stored_extras()
-
-
-@dataclass(frozen=True)
-class CommitOutcome:
-    status: str  # "ok", "conflict" (retry) or "methodology" (this worker is outdated)
-    ranking_version: int = 0
-    old_rank: int | None = None
-    new_rank: int | None = None
-    clean: bool = False
 
 
 class CityStore:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from shared.domain.outcome import Outcome, outcomes_of
-from shared.domain.records import DeadLetter, EntryVersion, ScoredMember
+from shared.domain.outcome import outcomes_of
+from shared.domain.records import AppendResult, DeadLetter, EntryVersion, ScoredMember
 from shared.domain.submission import FAILED, REJECTED, Submission
 from shared.events import (
     CITY_UPSERTED,
@@ -39,15 +38,6 @@ PLACE_SEP = "\x1e"  # between a city's identity (name, country, region) and its 
 # How far (degrees of latitude or longitude) a scoped feed's city.upserted may place a city
 # from where an admin feed put it: rounding, not a move.
 PLACE_TOLERANCE_DEGREES = 0.01
-
-
-@dataclass(frozen=True)
-class AppendResult:
-    """What one append answered (append.lua)."""
-
-    outcomes: tuple[Outcome, ...]  # one per event, in order
-    rebuild: bool  # an index.ticked moved the index date: every city is dirty
-    enqueue: list[str]  # cities whose recompute must be sent (pending flag newly set)
 
 
 def _op(event: Event) -> tuple[str, str]:

@@ -7,27 +7,11 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from shared.domain.records import Feed
 from shared.events import SLUG_RE
 from shared.store import keys as K
 from shared.store.connection import Client
-
-
-@dataclass(frozen=True)
-class Feed:
-    name: str
-    cities: frozenset[str] | None  # None: an admin feed that may write every city
-    created_at: float
-
-    @property
-    def admin(self) -> bool:
-        """Tell whether the feed may write every city (and create cities)."""
-        return self.cities is None
-
-    def may_write(self, city: str) -> bool:
-        """Tell whether the feed may write this city."""
-        return self.cities is None or city in self.cities
 
 
 def token_hash(token: str) -> str:

@@ -14,9 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
-from shared.domain.records import HistoryEntry, VersionMember, changes_from_stored, changes_to_stored
+from shared.domain.records import (
+    HistoryEntry,
+    Moment,
+    ScoreAt,
+    TooOld,
+    VersionMember,
+    changes_from_stored,
+    changes_to_stored,
+)
 from shared.jsonfast import compact, loads
 from shared.retention import Tier, parse_tiers, resolve_moment, thin
 from shared.store import keys as K
@@ -24,14 +32,6 @@ from shared.store import lua
 from shared.store.connection import Client
 
 SNAPSHOT_BATCH = 500  # cities per snapshot script call (each holds Redis a few ms at most)
-
-
-class TooOld(LookupError):
-    """A moment before the oldest kept point of history."""
-
-    def __init__(self, oldest_t: int | None) -> None:
-        super().__init__("before the oldest kept point" if oldest_t else "no history kept yet")
-        self.oldest_t = oldest_t
 
 
 @dataclass(frozen=True)
@@ -42,38 +42,6 @@ class ThinPlan:
     now: int
     windows: list[tuple[int, int, int]]
     cut: int
-
-
-class ScoreAt(NamedTuple):
-    """A city's overall score in force at a version (None: unranked) and its entry's version."""
-
-    score: float | None
-    version: int
-
-
-@dataclass(frozen=True)
-class Moment:
-    """A past moment resolved against the kept history."""
-
-    version: int  # the ranking version in force then
-    version_t: int  # when that version was committed (ms)
-    resolved_ms: int  # the instant whose state is returned (<= the requested one)
-
-
-def public_entry(e: HistoryEntry) -> dict[str, Any]:
-    """Return a history entry in the API's words."""
-    return {
-        "ranking_version": e.version, "t": e.committed_ms, "rank": e.rank,
-        "methodology_version": e.methodology, "index_date": e.index_date,
-        "score": e.score, "coverage": e.coverage, "reason": e.reason,
-        "pillars": e.pillars, "pillar_coverage": e.pillar_coverage,
-        "last_data_at": e.last_data_at, "stale": e.stale, "events": e.events,
-        "changes": [
-            {"indicator": code, "from_value": c.from_raw, "from_normalised": c.from_normalised,
-             "to_value": c.to_raw, "to_normalised": c.to_normalised, "event_id": c.event_id,
-             "feed": c.feed, "occurred_at": c.occurred_at}
-            for code, c in e.changes.items()],
-    }
 
 
 class HistoryStore:

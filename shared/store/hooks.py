@@ -11,36 +11,19 @@ import json
 import secrets
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
+from shared.domain.records import Hook, public_entry
 from shared.events import SLUG_RE
 from shared.store import keys as K
 from shared.store import lua
 from shared.store.connection import Client
-from shared.store.history import public_entry, read_entries
+from shared.store.history import read_entries
 
 HOOK_TYPES = ("rank_change", "score_change", "failed", "held")
 QUEUE_MAX = 1000  # deliveries waiting per hook; past it the oldest is dropped (counted)
 LOG_MAX = 200  # delivery attempts kept per hook
-
-@dataclass(frozen=True)
-class Hook:
-    id: str
-    url: str
-    on: str
-    cities: list[str] | None
-    min_move: float
-    secret: str
-    enabled: bool = True
-    created_at: float = 0.0
-    disabled_reason: str = ""
-
-    def public(self) -> dict[str, Any]:
-        """Return the hook without its secret."""
-        out = asdict(self)
-        out.pop("secret")
-        return out
 
 
 def new_secret() -> str:

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from shared.domain.records import IndexMeta, public_entry
 from shared.jsonfast import loads
 from shared.scoring.ranking import rank_scores
 from shared.store import keys as K
 from shared.store import lua
 from shared.store.connection import Client
-from shared.store.history import public_entry, read_entries
-
-
-@dataclass(frozen=True)
-class IndexMeta:
-    index_date: str | None  # None until an index.ticked: the methodology base date applies
-    ranking_version: int
-    methodology: str | None
-    updated_ms: int | None
-    bands_version: int = -1  # ranking version the published rank bands were computed for
+from shared.store.history import read_entries
 
 
 class RankingReader:

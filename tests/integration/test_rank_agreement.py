@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from shared.store.cities import CityStore, Commit
+from shared.domain.records import Commit
+from shared.store.cities import CityStore
 from shared.store.ranking import RankingReader
 from tests.support.procs import RedisProc
 

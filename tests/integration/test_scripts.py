@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 
 from shared.domain.outcome import Outcome
+from shared.domain.records import Commit
 from shared.domain.submission import APPLIED, FAILED, HELD, REJECTED, Submission
 from shared.events import decode_event, dump_event
 from shared.jsonfast import canonical, compact, loads
 from shared.store import keys as K
 from shared.store import lua
-from shared.store.cities import CityStore, Commit
+from shared.store.cities import CityStore
 from shared.store.events_log import EventLog
 from shared.store.history import HistoryStore
 from shared.store.review import ReviewStore

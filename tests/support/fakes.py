@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from shared import readmodel
 from shared.domain.outcome import Outcome
+from shared.domain.records import AppendResult, CityWork, Commit, CommitOutcome, Hook, IndexMeta
 from shared.events import Event
 from shared.jsonfast import compact
 from shared.methodology import Methodology
 from shared.scoring.ranking import rank_scores
 from shared.state import CityState
-from shared.store.cities import CityWork, Commit, CommitOutcome
-from shared.store.events_log import AppendResult
-from shared.store.hooks import Hook
-from shared.store.ranking import IndexMeta
 
 # ------------------------------------------------------------------ write side
 
@@ -81,9 +78,9 @@ class FakeLog:
     max_held: int = 1_000
     max_projects: int = 2_000
 
-    def append(self, feed: str, admin: bool, events: list[tuple[Event, str]],
-               restore: bool = False, dry_run: bool = False, holds: Any = None
-               ) -> AppendResult:
+    def append(self, feed: str, admin: bool, events: Sequence[tuple[Event, str]],
+               restore: bool = False, dry_run: bool = False,
+               holds: Mapping[int, str] | None = None, release: bool = False) -> AppendResult:
         if holds:
             self.held.update(holds.values())
             self.codes.update({events[n][0].event_id: Outcome.HELD for n in holds})

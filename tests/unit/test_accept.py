@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from shared.domain.outcome import Outcome
+from shared.domain.records import Feed
 from shared.events import codec_for
 from shared.handlers.accept import Limits, Ports, Throttled, Unparsed, accept
 from shared.state import CityState, apply_event
-from shared.store.feeds import Feed
 from tests.support.events import city, event, indicator
 from tests.support.fakes import FakeCityStore, FakeLog, FakePublisher, FakeQuota, FakeStats, FakeWindows
 
@@ -30,7 +30,7 @@ CODEC = codec_for("2025.1")
 @pytest.fixture
 def ports() -> Ports:
     """Ports of the accept handler with fakes of the log, publisher and quota."""
-    return Ports(codec_for("2025.1"), FakeLog(), FakePublisher(), FakeQuota(),  # type: ignore[arg-type]
+    return Ports(codec_for("2025.1"), FakeLog(), FakePublisher(), FakeQuota(),
                  Limits(max_skew_seconds=300, backlog_limit=1000, feed_backlog_share=0.5))
 
 

@@ -18,7 +18,7 @@ SERVICES = ROOT / "services"
 FRAMEWORKS = ("flask", "celery", "kombu", "redis", "prometheus_client", "werkzeug")
 ENGINE_MODULES = ("shared.scoring", "shared.state", "shared.index", "shared.methodology",
                   "shared.events", "shared.event_fields", "shared.jsonfast",
-                  "shared.domain.records")
+                  "shared.domain")
 # The pure core may not read the clock or draw random numbers: both must be passed in.
 IMPURE_MODULES = ("random", "secrets", "time")
 IMPURE_CALLS = ("now", "today", "utcnow", "uuid1", "uuid4", "time_ns", "perf_counter")
@@ -28,7 +28,7 @@ def engine_files() -> list[Path]:
     """Return the source files of the index engine."""
     files = sorted((SHARED / "scoring").glob("*.py"))
     files += [SHARED / "state.py", SHARED / "events.py", SHARED / "event_fields.py",
-              SHARED / "index.py", SHARED / "domain" / "records.py",
+              SHARED / "index.py", *sorted((SHARED / "domain").glob("*.py")),
               SHARED / "methodology" / "__init__.py"]
     return files
 

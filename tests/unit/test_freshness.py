@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from shared.domain.records import IndexMeta
 from shared.handlers.params import Point
 from shared.handlers.queries import RankingQuery, rankings_document
 from shared.handlers.recompute import card_of
@@ -15,7 +16,6 @@ from shared.readmodel import RANKING_ROW
 from shared.scoring import CityResult, score_city
 from shared.scoring.freshness import is_stale, last_data_at
 from shared.state import events_of
-from shared.store.ranking import IndexMeta
 from tests.unit.conftest import EventBuilder
 
 INFRA = "infra.broadband_mbps"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shared.domain.records import ChangeMessage
+from shared.domain.records import ChangeMessage, Hook
 from shared.handlers.hooks import (
     MAX_ATTEMPTS,
     Deadline,
@@ -27,7 +27,6 @@ from shared.handlers.hooks import (
     read_capped,
     sign,
 )
-from shared.store.hooks import Hook
 from tests.support.fakes import FakeClock, FakeHooks
 
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks test vector

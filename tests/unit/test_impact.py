@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from shared.domain.records import CityWork
 from shared.events import codec_for
 from shared.handlers.impact import impact_of
 from shared.jsonfast import canonical
 from shared.scoring import score_city
 from shared.state import CityState, apply_event
-from shared.store.cities import CityWork
 from tests.integration.test_pipeline import full_city
 from tests.support.events import indicator
 

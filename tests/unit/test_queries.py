@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from shared import readmodel
+from shared.domain.records import IndexMeta
 from shared.handlers.errors import BadQuery
 from shared.handlers.params import Point
 from shared.handlers.queries import RankingQuery, city_document, rankings_document
 from shared.methodology import Methodology, load_methodology
-from shared.store.ranking import IndexMeta
 from tests.support.fakes import FakeRankingView
 
 M: Methodology = load_methodology()

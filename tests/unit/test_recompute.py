@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from shared.domain.records import CityWork
 from shared.events import codec_for
 from shared.handlers.recompute import recompute_cities
 from shared.methodology import load_methodology
-from shared.store.cities import CityWork
 from tests.support.events import city, indicator
 from tests.support.fakes import FakeCityStore
 
@@ -40,7 +40,7 @@ def test_an_undecodable_event_is_dead_lettered_and_its_city_and_the_others_commi
                          "occurred_at": "2025-06-29t00:00:00z",
                          "data": {"indicator": CODE, "value": 7}})
     store.inboxes["alpha"].insert(1, ("1002-0 feed-b", broken))
-    reports = recompute_cities(["alpha", "beta"], store, M, lambda: 2000)  # type: ignore[arg-type]
+    reports = recompute_cities(["alpha", "beta"], store, M, lambda: 2000)
     assert [r.status for r in reports] == ["changed", "changed"]
     alpha = next(c for c in store.commits if c.city_id == "alpha")
     assert [event_id for event_id, _ in alpha.dead] == [bad_id]
@@ -54,7 +54,7 @@ def test_an_undecodable_event_is_dead_lettered_and_its_city_and_the_others_commi
 def test_a_body_that_is_not_even_json_is_dead_lettered_without_an_id() -> None:
     store = _store()
     store.inboxes["beta"].append(("1003-0 feed-a", "{not json"))
-    reports = recompute_cities(["beta"], store, M, lambda: 2000)  # type: ignore[arg-type]
+    reports = recompute_cities(["beta"], store, M, lambda: 2000)
     assert reports[0].status == "changed" and reports[0].dead == 1
     assert store.commits[0].dead[0][0] == ""
 
@@ -62,7 +62,7 @@ def test_a_body_that_is_not_even_json_is_dead_lettered_without_an_id() -> None:
 def test_conflicts_are_retried_and_counted() -> None:
     store = _store()
     store.conflicts["alpha"] = 2
-    reports = recompute_cities(["alpha"], store, M, lambda: 2000)  # type: ignore[arg-type]
+    reports = recompute_cities(["alpha"], store, M, lambda: 2000)
     assert reports[0].status == "changed" and reports[0].conflicts == 2
     assert len(store.commits) == 1 and store.released == ["alpha"]
 
@@ -70,7 +70,7 @@ def test_conflicts_are_retried_and_counted() -> None:
 def test_a_city_that_keeps_conflicting_is_left_to_the_sweeper() -> None:
     store = _store()
     store.conflicts["alpha"] = 1_000
-    reports = recompute_cities(["alpha", "beta"], store, M, lambda: 2000)  # type: ignore[arg-type]
+    reports = recompute_cities(["alpha", "beta"], store, M, lambda: 2000)
     assert [r.status for r in reports] == ["conflict", "changed"]
     assert [c.city_id for c in store.commits] == ["beta"]
 
@@ -86,7 +86,7 @@ def test_a_city_whose_scoring_raises_fails_alone() -> None:
                          None, w.items, w.index_date, w.methodology) for w in out]
 
     store.read_many = broken_state  # type: ignore[method-assign]
-    reports = recompute_cities(["alpha", "beta"], store, M, lambda: 2000)  # type: ignore[arg-type]
+    reports = recompute_cities(["alpha", "beta"], store, M, lambda: 2000)
     assert reports[0].status == "failed" and "JSONDecodeError" in (reports[0].error or "")
     assert reports[1].status == "changed"
     assert [c.city_id for c in store.commits] == ["beta"]

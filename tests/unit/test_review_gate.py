@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.domain.records import CityWork
 from shared.events import Event, codec_for
 from shared.handlers.gate import Baseline, judge
 from shared.jsonfast import compact
@@ -14,7 +15,6 @@ from shared.methodology import load_methodology
 from shared.scoring import score_city
 from shared.scoring.normalise import denormalise
 from shared.state import CityState, apply_event
-from shared.store.cities import CityWork
 from tests.support.events import city, event, indicator
 
 M = load_methodology("2025.2")

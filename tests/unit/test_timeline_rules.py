@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.domain.records import Moment
 from shared.handlers.params import Point
 from shared.handlers.timeline import iso, moment_block, since_changes
-from shared.store.history import Moment
 
 THEN = Moment(version=7, version_t=1_751_328_000_000, resolved_ms=1_751_328_005_000)
 
