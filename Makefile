@@ -38,8 +38,9 @@ test-integration: $(STAMP)  ## tests against a real redis-server and Celery work
 test-e2e: $(STAMP)  ## the whole stack as processes, and the browser tests
 	$(BIN)/pytest tests/e2e
 
-lint: $(STAMP)  ## ruff
+lint: $(STAMP)  ## ruff, and import-linter on the layers
 	$(BIN)/ruff check shared services tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)  ## mypy (strict) on shared/
 	$(BIN)/mypy shared

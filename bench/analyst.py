@@ -15,14 +15,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from shared.contract.jsonfast import compact
+from shared.contract.methodology import Methodology, load_methodology
 from shared.domain.records import IndexMeta
-from shared.handlers import params
-from shared.handlers.queries import RankingQuery, rankings_document
-from shared.jsonfast import compact
-from shared.methodology import Methodology, load_methodology
-from shared.scoring.ranking import rank_scores
-from shared.scoring.sensitivity import DRAWS, band_seed, rank_bands
-from shared.scoring.whatif import whatif_score
+from shared.domain.scoring.ranking import rank_scores
+from shared.domain.scoring.sensitivity import DRAWS, band_seed, rank_bands
+from shared.domain.scoring.whatif import whatif_score
+from shared.queries import params
+from shared.queries.documents import RankingQuery, rankings_document
 
 
 class _Reader:

@@ -55,7 +55,7 @@ from bench import review as rv  # noqa: E402
 from bench import robustness as rb  # noqa: E402
 from bench import viewers as vw  # noqa: E402
 from bench import webhooks as wh  # noqa: E402
-from shared.methodology import load_methodology  # noqa: E402
+from shared.contract.methodology import load_methodology  # noqa: E402
 from tests.support import metrics  # noqa: E402
 from tests.support.procs import ServiceProc, Stack, wait_for  # noqa: E402
 

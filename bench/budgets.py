@@ -18,8 +18,8 @@ from typing import Any
 
 import requests
 
-from shared.methodology import load_methodology
-from shared.settings import Settings
+from shared.contract.methodology import load_methodology
+from shared.platform.settings import Settings
 from shared.store.cities import CityStore
 from shared.store.feeds import FeedStore
 from tests.support.procs import Stack

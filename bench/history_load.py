@@ -8,7 +8,7 @@ of the last hour, each city's last entry per 10 minutes up to a day old, per hou
 days, per UTC day beyond), directly in the stored format of commit.lua: one entry per
 kept (city, minute) in `aicity:hist:<city>` scored by its version, `aicity:versions` thinned
 the same way (the last version of each bucket), versions growing with time. A thinned entry
-carries its bucket's changes merged (shared/retention.merge_changes), so it names every
+carries its bucket's changes merged (shared/domain/history_rules.merge_changes), so it names every
 indicator that moved in the minutes it stands for. Scores follow a random walk back from
 each city's real current scores; ranks are the real ranks of those scores at each minute.
 
@@ -39,14 +39,14 @@ import numpy as np
 import orjson
 import requests
 
-from shared.jsonfast import compact, loads
-from shared.methodology import load_methodology
-from shared.retention import bucket, parse_tiers, resolution_at
+from shared.contract.jsonfast import compact, loads
+from shared.contract.methodology import load_methodology
+from shared.domain.history_rules import bucket, parse_tiers, resolution_at
 from shared.store import keys as K
 from shared.store.history import HistoryStore
 from tests.support.procs import Stack, wait_for
 
-TIERS = "1h=all,1d=10m,14d=1h,400d=1d"  # the default (shared/settings.py)
+TIERS = "1h=all,1d=10m,14d=1h,400d=1d"  # the default (shared/platform/settings.py)
 DAYS = 30
 MINUTE = 60_000
 DAY_MS = 86_400_000

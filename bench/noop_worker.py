@@ -6,8 +6,8 @@ import os
 
 import redis
 
-from shared.messaging import make_celery
-from shared.settings import Settings
+from shared.platform.messaging import make_celery
+from shared.platform.settings import Settings
 
 settings = Settings.from_env()
 app = make_celery(settings, main="aicity-bench-noop")

@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from shared.methodology import load_methodology
+from shared.contract.methodology import load_methodology
 from shared.store.feeds import FeedStore
 from tests.support.procs import REPO, Stack
 

@@ -26,7 +26,7 @@ from typing import Any
 import psutil
 import requests
 
-from shared.methodology import load_methodology
+from shared.contract.methodology import load_methodology
 from tests.support.httpload import KeepAliveClient, Viewer, slow_body, slow_headers, watch
 from tests.support.procs import Stack, wait_for
 

@@ -13,16 +13,16 @@ from typing import Any
 
 from celery import Celery
 
-from shared.events import EventCodec
-from shared.handlers import hooks as hook_handlers
-from shared.handlers.accept import Limits, Ports, Publisher
-from shared.handlers.cache import VersionCache
-from shared.handlers.timeline import Timeline
-from shared.messaging import Publisher as TaskPublisher
-from shared.messaging import make_celery
-from shared.methodology import Methodology, load_methodology
-from shared.ops import redis_readiness
-from shared.settings import Settings
+from shared.commands import hooks as hook_handlers
+from shared.commands.accept import Limits, Ports, Publisher
+from shared.contract.events import EventCodec
+from shared.contract.methodology import Methodology, load_methodology
+from shared.platform.messaging import Publisher as TaskPublisher
+from shared.platform.messaging import make_celery
+from shared.platform.ops import redis_readiness
+from shared.platform.settings import Settings
+from shared.queries.cache import VersionCache
+from shared.queries.timeline import Timeline
 from shared.store.bands import BandStore
 from shared.store.cities import CityStore
 from shared.store.connection import Client, bounded_redis_client, redis_client

@@ -12,15 +12,15 @@ How the calibration works, per city:
   1. pick a target overall score (explicit for the headline cities, a falling schedule for
      the rest) and a pillar profile (strengths and weaknesses);
   2. generate the city's AI projects and score the derived adoption pillar with the
-     engine's own functions (shared.state.apply_event + shared.scoring.score_city). The
+     engine's own functions (shared.domain.state.apply_event + shared.domain.scoring.score_city). The
      projects are drawn on fixed scales of the generator's own (PROJECT_SCALES), not on the
      methodology's goalposts, so they are the same whichever version is calibrated;
   3. choose pillar targets for the four measured pillars so that the weighted mean hits
      the overall target, spread each pillar over its indicators, invert with
-     shared.scoring.normalise.denormalise to raw values, round them to sensible precision
+     shared.domain.scoring.normalise.denormalise to raw values, round them to sensible precision
      (absorbing each rounding error in the pillar's remaining indicators), and finally
      trim gov.ai_strategy_score so that the engine's overall score hits the target;
-  4. after writing, recompute the whole index with shared.index.compute_index and assert
+  4. after writing, recompute the whole index with shared.domain.index.compute_index and assert
      the headline, with every headline score at least 0.2 points from a rounding edge.
 
 Only the indicator values depend on the methodology calibrated: `--methodology 2025.1`
@@ -47,17 +47,18 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 # Imported after the path is set, so that the script runs from a checkout without install.
-from shared.events import EventCodec, ProjectUpserted  # noqa: E402
-from shared.index import compute_index, load_events  # noqa: E402
-from shared.methodology import (  # noqa: E402
+from shared.contract.event_files import load_events  # noqa: E402
+from shared.contract.events import EventCodec, ProjectUpserted  # noqa: E402
+from shared.contract.methodology import (  # noqa: E402
     DEFAULT_VERSION,
     Indicator,
     Methodology,
     load_methodology,
 )
-from shared.scoring import normalise, score_city  # noqa: E402
-from shared.scoring.normalise import denormalise  # noqa: E402
-from shared.state import CityState, apply_event  # noqa: E402
+from shared.domain.index import compute_index  # noqa: E402
+from shared.domain.scoring import normalise, score_city  # noqa: E402
+from shared.domain.scoring.normalise import denormalise  # noqa: E402
+from shared.domain.state import CityState, apply_event  # noqa: E402
 
 SEED = 2025
 INDEX_DATE = date(2025, 6, 30)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-from shared.messaging import HOOK_TASKS
+from shared.platform.messaging import HOOK_TASKS
 
 HOOK_DELIVERIES = Counter(
     "aicity_webhook_deliveries_total",

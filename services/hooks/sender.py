@@ -17,7 +17,7 @@ import gevent
 import requests
 from requests.adapters import HTTPAdapter
 
-from shared.handlers.hooks import Deadline, DeadlineExceeded, Reply, read_capped
+from shared.commands.hooks import Deadline, DeadlineExceeded, Reply, read_capped
 
 CHUNK = 1024
 

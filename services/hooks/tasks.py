@@ -1,4 +1,4 @@
-"""Celery tasks of the hooks worker: thin wrappers around shared/handlers/hooks.py.
+"""Celery tasks of the hooks worker: thin wrappers around shared/commands/hooks.py.
 
 Its own queue (aicity.hooks) and process, on the gevent pool: a receiver that hangs,
 trickles, redirects or answers a huge body holds one greenlet of this worker for at most
@@ -20,10 +20,10 @@ from prometheus_client import start_http_server
 from services.hooks import metrics as m
 from services.hooks.sender import Sender
 from shared.bootstrap import Worker, delivery_limits
-from shared.handlers import hooks as handlers
-from shared.logs import configure_logging
-from shared.messaging import HOOKS_DELIVER, HOOKS_DISPATCH, HOOKS_SWEEP, make_celery
-from shared.settings import Settings
+from shared.commands import hooks as handlers
+from shared.platform.logs import configure_logging
+from shared.platform.messaging import HOOKS_DELIVER, HOOKS_DISPATCH, HOOKS_SWEEP, make_celery
+from shared.platform.settings import Settings
 
 log = logging.getLogger("aicity.hooks")
 

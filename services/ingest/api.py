@@ -11,11 +11,11 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from services.ingest import metrics as m
 from services.ingest.parsing import BodyError, parse_body, read_body
 from shared.bootstrap import Ingest
+from shared.commands.accept import Submission, Throttled, accept
+from shared.commands.budget import Meter
+from shared.commands.impact import predict_impact
 from shared.domain.records import Feed
-from shared.handlers.accept import Submission, Throttled, accept
-from shared.handlers.budget import Meter
-from shared.handlers.feed_report import feed_report
-from shared.handlers.impact import predict_impact
+from shared.queries.feed_report import feed_report
 
 bp = Blueprint("ingest", __name__)
 log = logging.getLogger("aicity.ingest")

@@ -9,14 +9,14 @@ from services.ingest import api
 from services.ingest import metrics as m
 from services.ingest.openapi import openapi_blueprint
 from shared.bootstrap import Ingest
-from shared.logs import configure_logging
-from shared.ops import (
+from shared.platform.logs import configure_logging
+from shared.platform.ops import (
     FastJSONProvider,
     metrics_registry,
     ops_blueprint,
     redis_unavailable_handler,
 )
-from shared.settings import Settings
+from shared.platform.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:

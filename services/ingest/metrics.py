@@ -6,8 +6,8 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
-from shared.events import EVENT_TYPES
-from shared.ops import RequestMetrics
+from shared.contract.events import EVENT_TYPES
+from shared.platform.ops import RequestMetrics
 
 OUTCOMES = ("accepted", "duplicate", "rejected_validation", "rejected_scope",
             "rejected_conflict", "held")

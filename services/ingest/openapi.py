@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from shared.events import EventCodec
-from shared.openapi import ingest_openapi
+from shared.contract.events import EventCodec
+from shared.contract.openapi import ingest_openapi
 
 
 def openapi_blueprint(codec: EventCodec) -> Blueprint:

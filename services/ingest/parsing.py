@@ -24,7 +24,7 @@ import orjson
 from flask import Request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-from shared.handlers.accept import Unparsed
+from shared.commands.accept import Unparsed
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from shared.messaging import RECOMPUTE_CITIES, SWEEP
+from shared.platform.messaging import RECOMPUTE_CITIES, SWEEP
 
 EVENTS_APPLIED = Counter(
     "aicity_scoring_events_applied_total",

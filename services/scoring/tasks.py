@@ -14,21 +14,21 @@ from prometheus_client import start_http_server
 
 from services.scoring import metrics as m
 from shared.bootstrap import Worker
-from shared.events import daily_tick as tick_event
-from shared.handlers import bands as band_handlers
-from shared.handlers import hooks as hook_handlers
-from shared.handlers import recompute as handlers
-from shared.handlers import review as review_handlers
-from shared.handlers.accept import SYSTEM_FEED, accept
-from shared.logs import configure_logging
-from shared.messaging import (
+from shared.commands import bands as band_handlers
+from shared.commands import hooks as hook_handlers
+from shared.commands import recompute as handlers
+from shared.commands import review as review_handlers
+from shared.commands.accept import SYSTEM_FEED, accept
+from shared.contract.events import daily_tick as tick_event
+from shared.platform.logs import configure_logging
+from shared.platform.messaging import (
     DAILY_TICK,
     RANK_BANDS,
     RECOMPUTE_CITIES,
     SWEEP,
     make_celery,
 )
-from shared.settings import Settings
+from shared.platform.settings import Settings
 
 log = logging.getLogger("aicity.scoring")
 

@@ -9,12 +9,12 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from services.web.caching import cacheable, moments_key
 from services.web.context import WebContext
 from services.web.csvsafe import csv_text
-from shared import readmodel
-from shared.handlers import params
-from shared.handlers.queries import RankingQuery, city_document, rankings_document
-from shared.handlers.timeline import explain_document
-from shared.jsonfast import compact
-from shared.scoring.whatif import AGGREGATIONS
+from shared.contract.jsonfast import compact
+from shared.domain import readmodel
+from shared.domain.scoring.whatif import AGGREGATIONS
+from shared.queries import params
+from shared.queries.documents import RankingQuery, city_document, rankings_document
+from shared.queries.timeline import explain_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 RANKING_MOMENTS = ("as_of", "since")  # the moments a ranking read takes (ETag, cache key)
@@ -32,7 +32,7 @@ def arg(name: str) -> str | None:
 
 
 def ranking_query() -> RankingQuery:
-    """Parse the ranking parameters of the query string (shared/handlers/params.py)."""
+    """Parse the ranking parameters of the query string (shared/queries/params.py)."""
     c = ctx()
     codes = [p.code for p in c.methodology.pillars]
     weights = arg("weights")

@@ -10,15 +10,15 @@ from services.web import metrics as m
 from services.web.collector import PipelineCollector
 from services.web.context import WebContext
 from services.web.openapi import build_openapi
-from shared.handlers.errors import BadQuery, NotKept
-from shared.logs import configure_logging
-from shared.ops import (
+from shared.platform.logs import configure_logging
+from shared.platform.ops import (
     FastJSONProvider,
     metrics_registry,
     ops_blueprint,
     redis_unavailable_handler,
 )
-from shared.settings import Settings
+from shared.platform.settings import Settings
+from shared.queries.errors import BadQuery, NotKept
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     def _http_error(exc: HTTPException) -> tuple[Response | str, int]:
         return error(exc.code or 500, exc.name, exc.description or exc.name)
 
-    # Every view parses its query with shared/handlers/params.py; a refusal is answered here
+    # Every view parses its query with shared/queries/params.py; a refusal is answered here
     # once, for the JSON API, the CSV downloads and the pages alike.
     @app.errorhandler(BadQuery)
     def _bad_query(exc: BadQuery) -> tuple[Response | str, int]:

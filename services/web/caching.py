@@ -41,7 +41,7 @@ def build_id() -> str:
     h = hashlib.sha256()
     files = sorted(p for p in _WEB.rglob("*") if p.is_file() and p.suffix in
                    (".py", ".html", ".js", ".css", ".svg"))
-    files.append(_WEB.parents[1] / "shared" / "readmodel.py")
+    files.append(_WEB.parents[1] / "shared" / "domain" / "readmodel.py")
     for path in files:
         h.update(path.name.encode())
         h.update(path.read_bytes())

@@ -9,7 +9,7 @@ import redis
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from shared.messaging import QUEUE
+from shared.platform.messaging import QUEUE
 from shared.store.pipeline import read_pipeline_state
 from shared.store.review import ReviewStore
 

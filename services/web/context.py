@@ -10,13 +10,13 @@ from flask import g, has_request_context, request
 from services.web.caching import build_id
 from services.web.fanout import Fanout
 from shared.bootstrap import Web
+from shared.contract.methodology import Methodology
 from shared.domain.records import IndexMeta
-from shared.handlers import params
-from shared.handlers.cache import VersionCache
-from shared.handlers.params import Point
-from shared.handlers.timeline import Timeline
-from shared.methodology import Methodology
-from shared.settings import Settings
+from shared.platform.settings import Settings
+from shared.queries import params
+from shared.queries.cache import VersionCache
+from shared.queries.params import Point
+from shared.queries.timeline import Timeline
 from shared.store.connection import Client
 from shared.store.ranking import RankingReader
 

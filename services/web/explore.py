@@ -11,10 +11,10 @@ from typing import Any
 
 from services.web.api import ctx
 from services.web.pages import pillar_list
-from shared.handlers import params
-from shared.handlers.queries import RankingQuery, rankings_document
-from shared.scoring.explain import places_gained
-from shared.scoring.whatif import AGGREGATIONS
+from shared.domain.scoring.explain import places_gained
+from shared.domain.scoring.whatif import AGGREGATIONS
+from shared.queries import params
+from shared.queries.documents import RankingQuery, rankings_document
 
 MOVERS = 5  # cities listed as the biggest risers and fallers
 

@@ -19,10 +19,10 @@ from itertools import islice
 
 import redis
 
+from shared.contract.jsonfast import JSONDecodeError, compact, loads
 from shared.domain.records import IndexMeta
-from shared.handlers.params import stream_id
-from shared.jsonfast import JSONDecodeError, compact, loads
-from shared.scoring.explain import rank_change
+from shared.domain.scoring.explain import rank_change
+from shared.queries.params import stream_id
 from shared.store.ranking import RankingReader
 
 BLOCK_MS = 1000  # the reader's XREAD BLOCK; also how often the snapshot metadata refreshes

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from shared.methodology import Methodology
+from shared.contract.methodology import Methodology
 
 
 def fmt_signed(value: float | None) -> str:

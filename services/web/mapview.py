@@ -11,7 +11,7 @@ from typing import Any
 
 from services.web.api import ctx, rankings_payload
 from services.web.pages import SORT_OVERALL, pillar_list
-from shared.handlers import params
+from shared.queries import params
 
 WIDTH = 1000.0  # SVG units for 360 degrees of longitude
 NORTH, SOUTH = 85.0, -60.0  # latitudes shown: Antarctica holds no city

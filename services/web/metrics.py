@@ -2,7 +2,7 @@
 
 from prometheus_client import Gauge
 
-from shared.ops import RequestMetrics
+from shared.platform.ops import RequestMetrics
 
 HTTP = RequestMetrics("aicity_web")
 SSE_CLIENTS = Gauge(

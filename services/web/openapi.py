@@ -7,11 +7,11 @@ from typing import Any
 from apispec import APISpec
 from marshmallow import Schema, fields
 
-from shared.events import EventCodec
-from shared.handlers import params
-from shared.methodology import Methodology
-from shared.openapi import add_ingest, add_ops, json_body, new_spec
-from shared.readmodel import RankingRowSchema, deprecated_alias, places_gained_field
+from shared.contract.events import EventCodec
+from shared.contract.methodology import Methodology
+from shared.contract.openapi import add_ingest, add_ops, json_body, new_spec
+from shared.domain.readmodel import RankingRowSchema, deprecated_alias, places_gained_field
+from shared.queries import params
 
 WEB_SERVER = {"url": "http://127.0.0.1:8000", "description": "web (default port 8000)"}
 # Ranking, city and methodology reads carry an ETag and Cache-Control (services/web/caching.py).
@@ -197,7 +197,7 @@ class WebhookChangeSchema(Schema):
 def build_openapi(methodology: Methodology) -> dict[str, Any]:
     """Return the OpenAPI 3.1 document of the web (port 8000) and ingest (port 8001) APIs.
 
-    The ingest part is the ingest service's own description (shared.openapi), generated
+    The ingest part is the ingest service's own description (shared.contract.openapi), generated
     from the codec's schemas; its operations name the ingest server.
     """
     spec = new_spec("AI City Index", methodology.version,

@@ -18,11 +18,11 @@ from services.web.api import city_payload, ctx, rankings_payload
 from services.web.csvsafe import Cell, csv_text
 from services.web.formatting import fmt_signed, top_change
 from services.web.whatchanged import explain_view, name_of
+from shared.contract.methodology import Methodology, Pillar
 from shared.domain.records import Moment
-from shared.handlers import params
-from shared.handlers.params import Point
-from shared.methodology import Methodology, Pillar
-from shared.scoring.ranking import rank_scores
+from shared.domain.scoring.ranking import rank_scores
+from shared.queries import params
+from shared.queries.params import Point
 
 SORT_OVERALL = "overall"
 STRENGTH_POINTS = 5.0  # a pillar this far above (below) the peers' mean is a strength (weakness)

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, jsonify, request
 from services.web import metrics as m
 from services.web.api import ctx
 from services.web.fanout import StoreUnavailable, Viewer, ViewerCapReached, sse
-from shared.handlers import params
+from shared.queries import params
 
 bp = Blueprint("stream", __name__)
 KEEPALIVE_SECONDS = 5.0

@@ -1,4 +1,4 @@
-"""A city's "What changed": an explanation document (shared.handlers.timeline) in plain
+"""A city's "What changed": an explanation document (shared.queries.timeline) in plain
 words, each sentence made of text pieces and links to the data behind it."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from flask import url_for
 
 from services.web.api import ctx
 from services.web.formatting import fmt_day, fmt_moment, fmt_ordinal, fmt_qty, fmt_signed
-from shared.handlers.params import Point, since_point
-from shared.handlers.timeline import explain_document
-from shared.methodology import Methodology
+from shared.contract.methodology import Methodology
+from shared.queries.params import Point, since_point
+from shared.queries.timeline import explain_document
 
 PASSERS_NAMED = 3  # cities named in "X passed it"; the rest are counted
 

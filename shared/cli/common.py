@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from shared.settings import Settings
+from shared.platform.settings import Settings
 from shared.store.connection import Client, redis_client
 
 REPO = Path(__file__).resolve().parents[2]

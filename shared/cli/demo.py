@@ -31,8 +31,8 @@ from typing import Any
 import requests
 
 from shared.cli.common import client_from, data_dir_from, default_data_dir, settings_from
-from shared.methodology import Indicator, Methodology, MethodologyError, load_methodology
-from shared.scoring.normalise import normalise
+from shared.contract.methodology import Indicator, Methodology, MethodologyError, load_methodology
+from shared.domain.scoring.normalise import normalise
 from shared.store.connection import Client
 from shared.store.feeds import FeedStore
 

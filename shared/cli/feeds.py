@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 from shared.cli.common import add_redis_arg, client_from
-from shared.handlers.feed_report import feed_report
+from shared.queries.feed_report import feed_report
 from shared.store.feed_stats import FeedStats
 from shared.store.feeds import FeedStore
 

@@ -7,7 +7,8 @@ import sys
 
 import redis
 
-from shared.cli import bootstrap, demo, feeds, hooks, load, replay, review, run, score
+from shared.cli import demo, feeds, hooks, load, replay, review, run, score
+from shared.cli import startup as bootstrap
 from shared.cli.common import HINT, redis_url_for_messages
 from shared.store.health import is_oom_error
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from shared.messaging import HOOKS_QUEUE, QUEUE
+from shared.platform.messaging import HOOKS_QUEUE, QUEUE
 
 # Commands as argv lists, with {placeholders}; docker-compose.yml runs the same ones
 # (a test checks), with ports and hosts from its own environment.
 SERVICES: dict[str, list[str]] = {
-    # Both HTTP services on gevent workers (shared/gunicorn_conf.py bounds what a client may
+    # Both HTTP services on gevent workers (shared/platform/gunicorn_conf.py bounds what a client may
     # hold): a connection costs a greenlet, so viewers and slow clients cannot starve them.
-    "ingest": ["gunicorn", "-c", "python:shared.gunicorn_conf", "--workers", "{ingest_workers}",
+    "ingest": ["gunicorn", "-c", "python:shared.platform.gunicorn_conf", "--workers", "{ingest_workers}",
                "--worker-class", "gevent", "--bind", "{host}:{ingest_port}",
                "services.ingest.wsgi:app"],
-    "web": ["gunicorn", "-c", "python:shared.gunicorn_conf", "--workers", "{web_workers}",
+    "web": ["gunicorn", "-c", "python:shared.platform.gunicorn_conf", "--workers", "{web_workers}",
             "--worker-class", "gevent", "--bind", "{host}:{web_port}", "services.web.wsgi:app"],
     "worker": ["celery", "-A", "services.scoring.worker", "worker", "--pool", "solo", "-Q", QUEUE,
                "--hostname", "{worker_name}@%h", "--without-gossip", "--without-mingle",

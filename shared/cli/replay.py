@@ -11,10 +11,10 @@ from pathlib import Path
 
 from shared.bootstrap import accept_ports, city_store, event_log
 from shared.cli.common import add_redis_arg, client_from, settings_from
-from shared.events import EventCodec
-from shared.handlers.accept import REPLAY_FEED, Throttled, accept
-from shared.messaging import Publisher, make_celery
-from shared.methodology import load_methodology
+from shared.commands.accept import REPLAY_FEED, Throttled, accept
+from shared.contract.events import EventCodec
+from shared.contract.methodology import load_methodology
+from shared.platform.messaging import Publisher, make_celery
 from shared.store.events_log import EventLog
 
 

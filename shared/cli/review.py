@@ -8,8 +8,8 @@ import json
 
 from shared.bootstrap import event_log
 from shared.cli.common import add_redis_arg, client_from, settings_from
-from shared.handlers import review as handlers
-from shared.messaging import Publisher, make_celery
+from shared.commands import review as handlers
+from shared.platform.messaging import Publisher, make_celery
 from shared.store.feed_stats import FeedStats
 from shared.store.review import ReviewStore
 

@@ -29,8 +29,8 @@ from shared.cli.common import (
 )
 from shared.cli.demo import positive_seconds
 from shared.cli.processes import command
-from shared.redis_server import redis_args, redis_server_binary
-from shared.settings import Settings
+from shared.platform.redis_server import redis_args, redis_server_binary
+from shared.platform.settings import Settings
 
 REFERENCE = Path(__file__).resolve().parents[2] / "data" / "reference-2025"
 

@@ -15,9 +15,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from shared.events import EventCodec
-from shared.index import IndexSnapshot, compute_index, load_events
-from shared.methodology import DEFAULT_VERSION, Methodology, load_methodology
+from shared.contract.event_files import load_events
+from shared.contract.events import EventCodec
+from shared.contract.methodology import DEFAULT_VERSION, Methodology, load_methodology
+from shared.domain.index import IndexSnapshot, compute_index
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

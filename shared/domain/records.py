@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from shared.contract.jsonfast import compact
 from shared.domain.outcome import Outcome
-from shared.jsonfast import compact
 
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
 

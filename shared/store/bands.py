@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.jsonfast import compact, loads
+from shared.contract.jsonfast import compact, loads
 from shared.store import keys as K
 from shared.store import lua
 from shared.store.connection import Client

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.messaging import QUEUE
+from shared.platform.messaging import QUEUE
 from shared.store.connection import Client
 
 # kombu keeps a queue with priorities as several lists: the name, then name + "\x06\x16" + p.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from shared.contract.jsonfast import compact
 from shared.domain.records import CityWork, Commit, CommitOutcome, InboxHead
-from shared.jsonfast import compact
 from shared.store import keys as K
 from shared.store import lua
 from shared.store.connection import Client

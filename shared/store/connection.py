@@ -6,7 +6,7 @@ from typing import Any, TypeAlias
 
 import redis
 
-from shared.settings import Settings
+from shared.platform.settings import Settings
 
 # redis-py types every reply as bytes | str whatever decode_responses says; our clients
 # always decode, so the store modules treat the client as dynamically typed.

@@ -7,10 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from shared.domain.outcome import outcomes_of
-from shared.domain.records import AppendResult, DeadLetter, EntryVersion, ScoredMember
-from shared.domain.submission import FAILED, REJECTED, Submission
-from shared.events import (
+from shared.contract.events import (
     CITY_UPSERTED,
     INDEX_TICKED,
     INDICATOR_OBSERVED,
@@ -21,8 +18,11 @@ from shared.events import (
     ProjectUpserted,
     dump_event,
 )
-from shared.jsonfast import canonical, compact, loads
-from shared.state import CityState, events_of
+from shared.contract.jsonfast import canonical, compact, loads
+from shared.domain.outcome import outcomes_of
+from shared.domain.records import AppendResult, DeadLetter, EntryVersion, ScoredMember
+from shared.domain.state import CityState, events_of
+from shared.domain.submission import FAILED, REJECTED, Submission
 from shared.store import keys as K
 from shared.store import lua
 from shared.store.connection import Client

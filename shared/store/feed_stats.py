@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from shared.jsonfast import compact, loads
+from shared.contract.jsonfast import compact, loads
 from shared.store import keys as K
 from shared.store.connection import Client
 

@@ -8,8 +8,8 @@ import secrets
 import time
 from collections.abc import Callable
 
+from shared.contract.events import SLUG_RE
 from shared.domain.records import Feed
-from shared.events import SLUG_RE
 from shared.store import keys as K
 from shared.store.connection import Client
 

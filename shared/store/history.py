@@ -4,7 +4,7 @@ Each commit that changes a city writes one entry at its new ranking version
 (shared/store/scripts/commit.lua) and records the version's commit time. The ranking as served
 at version V is every city's last entry at or before V, ranked by rank_scores; a time is
 first resolved to the last version committed at or before it. The sweeper thins old entries
-by the retention tiers (shared/retention.py) so a snapshot at each kept moment stays exact.
+by the retention tiers (shared/domain/history_rules.py) so a snapshot at each kept moment stays exact.
 
 An entry is a HistoryEntry, its indicator changes IndicatorChanges, a versions member a
 VersionMember (shared/domain/records.py: their stored spellings and their one codec).
@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from shared.contract.jsonfast import compact, loads
+from shared.domain.history_rules import Tier, parse_tiers, resolve_moment, thin
 from shared.domain.records import (
     HistoryEntry,
     Moment,
@@ -25,8 +27,6 @@ from shared.domain.records import (
     changes_from_stored,
     changes_to_stored,
 )
-from shared.jsonfast import compact, loads
-from shared.retention import Tier, parse_tiers, resolve_moment, thin
 from shared.store import keys as K
 from shared.store import lua
 from shared.store.connection import Client

@@ -14,8 +14,8 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
+from shared.contract.events import SLUG_RE
 from shared.domain.records import Hook, public_entry
-from shared.events import SLUG_RE
 from shared.store import keys as K
 from shared.store import lua
 from shared.store.connection import Client

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.contract.jsonfast import loads
 from shared.domain.records import IndexMeta, public_entry
-from shared.jsonfast import loads
-from shared.scoring.ranking import rank_scores
+from shared.domain.scoring.ranking import rank_scores
 from shared.store import keys as K
 from shared.store import lua
 from shared.store.connection import Client

@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from shared.jsonfast import loads
+from shared.contract.jsonfast import loads
 from shared.store import keys as K
 from shared.store import lua
 from shared.store.connection import Client

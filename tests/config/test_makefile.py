@@ -12,8 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MAKEFILE = ROOT / "Makefile"
-ENGINE = ["shared/methodology", "shared/events.py", "shared/state.py", "shared/scoring",
-          "shared/index.py"]
+ENGINE = ["shared/domain", "shared/contract"]
 
 
 def targets() -> dict[str, tuple[list[str], list[str]]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.methodology import DEFAULT_VERSION, Indicator, Methodology, load_methodology
+from shared.contract.methodology import DEFAULT_VERSION, Indicator, Methodology, load_methodology
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "methodology.md"

@@ -18,10 +18,10 @@ from referencing.jsonschema import DRAFT202012
 
 from services.ingest.app import create_app as create_ingest
 from services.web.openapi import build_openapi
-from shared.events import EVENT_TYPES, EventCodec
-from shared.methodology import Methodology
-from shared.openapi import DATA_SCHEMAS, ecma_pattern, ingest_openapi
-from shared.settings import Settings
+from shared.contract.events import EVENT_TYPES, EventCodec
+from shared.contract.methodology import Methodology
+from shared.contract.openapi import DATA_SCHEMAS, ecma_pattern, ingest_openapi
+from shared.platform.settings import Settings
 from tests.unit.conftest import EventBuilder
 
 REFERENCE = Path(__file__).resolve().parents[2] / "data" / "reference-2025"

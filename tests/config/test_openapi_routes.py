@@ -2,7 +2,7 @@
 
 Before this test, a new route needed its OpenAPI path listed by hand and nothing compared
 the two: the ops routes (/healthz, /readyz, /metrics, /openapi.json), the HTML pages and
-the city CSV were served but undocumented; they are documented now (shared/openapi.py
+the city CSV were served but undocumented; they are documented now (shared/contract/openapi.py
 add_ops, services/web/openapi.py add_pages). The one route left out is Flask's own static
 file route, which serves assets, not an operation.
 """
@@ -18,10 +18,10 @@ from flask import Flask
 from services.ingest.app import create_app as create_ingest
 from services.web.app import create_app as create_web
 from services.web.openapi import build_openapi
-from shared.events import EventCodec
-from shared.methodology import Methodology
-from shared.openapi import ingest_openapi
-from shared.settings import Settings
+from shared.contract.events import EventCodec
+from shared.contract.methodology import Methodology
+from shared.contract.openapi import ingest_openapi
+from shared.platform.settings import Settings
 
 NOT_OPERATIONS = {"static"}  # Flask's /static/<path:filename>
 IGNORED_METHODS = {"HEAD", "OPTIONS"}  # answered by Flask for every GET route

@@ -20,7 +20,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, Request
 
-from shared.methodology import DEFAULT_VERSION, load_methodology
+from shared.contract.methodology import DEFAULT_VERSION, load_methodology
 from tests.support.browser import DESKTOP, LOCAL_HOSTS, PHONE, have_chromium
 from tests.support.events import city, event, indicator, post
 from tests.support.procs import Stack, wait_for

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 
-from shared.methodology import load_methodology
+from shared.contract.methodology import load_methodology
 from shared.store.feeds import FeedStore
 from tests.integration.test_pipeline import full_city
 from tests.support.events import event, indicator, post

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from shared.methodology import load_methodology
+from shared.contract.methodology import load_methodology
 from tests.support.events import city, event, indicator
 from tests.support.procs import REPO, Stack
 

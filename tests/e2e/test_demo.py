@@ -20,8 +20,8 @@ import requests
 from playwright.sync_api import Browser
 
 from shared.cli.demo import DEMO, TOKEN_FILE, decimals_of, demo_token, retry_after, revise
-from shared.methodology import load_methodology
-from shared.scoring.normalise import normalise
+from shared.contract.methodology import load_methodology
+from shared.domain.scoring.normalise import normalise
 from shared.store.feeds import FeedStore
 from tests.e2e.test_runner import Runner, aicity
 from tests.support.browser import DESKTOP, have_chromium

@@ -14,7 +14,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page
 
-from shared.methodology import load_methodology
+from shared.contract.methodology import load_methodology
 from tests.support.browser import DESKTOP, LOCAL_HOSTS, PHONE, have_chromium
 from tests.support.events import city, event, indicator, post
 from tests.support.procs import Stack, wait_for

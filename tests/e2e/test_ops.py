@@ -468,7 +468,7 @@ def test_logs_are_json_lines_and_never_contain_a_token(ops: Ops) -> None:
 # --- worker health check for docker-compose ----------------------------------------------
 
 def healthcheck(ops: Ops, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "shared.healthcheck", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "shared.platform.healthcheck", *args], cwd=REPO,
                           env=ops.stack.env(), check=False, capture_output=True, text=True,
                           timeout=60)
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from shared.methodology import DEFAULT_VERSION
+from shared.contract.methodology import DEFAULT_VERSION
 from tests.support.events import city, event, post
 from tests.support.procs import Stack, wait_for
 

@@ -18,8 +18,8 @@ from flask import Flask
 
 from services.ingest.app import create_app as create_ingest
 from services.web.app import create_app as create_web
-from shared.methodology import load_methodology
-from shared.settings import Settings
+from shared.contract.methodology import load_methodology
+from shared.platform.settings import Settings
 from tests.support.procs import Stack
 
 pytestmark = pytest.mark.e2e
@@ -46,7 +46,7 @@ INGEST_PARAMS: dict[str, tuple[str, ...]] = {
 # Path values: a known and an unknown city, odd spellings; static files and event ids.
 PATH_VALUES: dict[str, tuple[str, ...]] = {
     "city_id": ("seoul", "nowhere", "٣", "-0", "a" * 300, "SEOUL", "seoul%00"),
-    "filename": ("style.css", "../../shared/settings.py", "nope.js", "a" * 300, "٣"),
+    "filename": ("style.css", "../../shared/platform/settings.py", "nope.js", "a" * 300, "٣"),
     "event_id": ("00000000-0000-4000-8000-000000000000", "٣", "a" * 300, "-0"),
 }
 

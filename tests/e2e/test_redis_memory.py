@@ -18,7 +18,7 @@ import redis
 import requests
 
 from services.ingest.app import create_app as create_ingest
-from shared.settings import Settings
+from shared.platform.settings import Settings
 from tests.support.events import post_ndjson, reference_events
 from tests.support.procs import RedisProc, Stack, wait_for
 

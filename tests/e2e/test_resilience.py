@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import requests
 
-from shared.events import EventCodec
-from shared.index import compute_index
-from shared.methodology import load_methodology
+from shared.contract.events import EventCodec
+from shared.contract.methodology import load_methodology
+from shared.domain.index import compute_index
 from shared.store import broker
 from shared.store.events_log import EventLog
 from shared.store.ranking import RankingReader

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import requests
 
-from shared.methodology import load_methodology
-from shared.scoring.normalise import denormalise, normalise
+from shared.contract.methodology import load_methodology
+from shared.domain.scoring.normalise import denormalise, normalise
 from shared.store.feeds import FeedStore
 from tests.integration.test_pipeline import full_city
 from tests.support.events import event, indicator, post

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page
 
-from shared.methodology import load_methodology
+from shared.contract.methodology import load_methodology
 from shared.store.feeds import FeedStore
 from tests.e2e.test_browser import (
     ARTIFACTS,

@@ -73,7 +73,7 @@ def sse_clients(stack: Stack) -> float:
 
 def full_city(city_id: str, level: float) -> list[dict[str, Any]]:
     """Events giving a city every indicator at `level` between goalposts."""
-    from shared.methodology import load_methodology
+    from shared.contract.methodology import load_methodology
 
     m = load_methodology()
     return [city(city_id)] + [

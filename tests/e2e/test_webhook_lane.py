@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from shared.methodology import load_methodology
+from shared.contract.methodology import load_methodology
 from shared.store.hooks import HookStore
 from tests.integration.test_pipeline import full_city
 from tests.support import metrics

@@ -20,9 +20,9 @@ from flask.testing import FlaskClient
 
 from services.ingest.app import create_app as create_ingest
 from services.web.app import create_app as create_web
-from shared.messaging import HOOKS_QUEUE, QUEUE, make_celery
-from shared.methodology import load_methodology
-from shared.settings import Settings
+from shared.contract.methodology import load_methodology
+from shared.platform.messaging import HOOKS_QUEUE, QUEUE, make_celery
+from shared.platform.settings import Settings
 from shared.store import broker
 from shared.store.cities import CityStore
 from shared.store.feeds import FeedStore

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from services.web.app import create_app as create_web
-from shared.handlers.bands import DEBOUNCE_SECONDS, request_bands
-from shared.settings import Settings
+from shared.commands.bands import DEBOUNCE_SECONDS, request_bands
+from shared.platform.settings import Settings
 from shared.store.bands import BandStore
 from tests.integration.conftest import Pipeline
 from tests.integration.test_pipeline import load_cities

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.methodology import load_methodology
+from shared.contract.methodology import load_methodology
 from tests.integration.conftest import Pipeline
 from tests.support.events import city, event, indicator
 from tests.support.procs import wait_for

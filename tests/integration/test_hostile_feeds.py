@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from services.ingest.app import create_app as create_ingest
-from shared.settings import Settings
+from shared.platform.settings import Settings
 from shared.store.cities import CityStore
 from shared.store.events_log import EventLog
 from shared.store.feeds import FeedStore

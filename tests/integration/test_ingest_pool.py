@@ -18,7 +18,7 @@ import redis
 
 from services.ingest.app import create_app as create_ingest
 from services.web.app import create_app as create_web
-from shared.settings import Settings
+from shared.platform.settings import Settings
 from shared.store.connection import bounded_redis_client
 from shared.store.feeds import FeedStore
 from tests.support.events import city

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from services.ingest.app import create_app as create_ingest
-from shared.methodology import load_methodology
-from shared.settings import Settings
+from shared.contract.methodology import load_methodology
+from shared.platform.settings import Settings
 from shared.store.cities import CityStore
 from shared.store.events_log import EventLog
 from shared.store.feeds import FeedStore
@@ -373,8 +373,8 @@ def test_web_api_errors_and_health(pipeline: Pipeline) -> None:
 def test_daily_tick_moves_the_index_date_once_per_day(pipeline: Pipeline) -> None:
     from datetime import UTC, datetime
 
-    from shared.messaging import DAILY_TICK, make_celery
-    from shared.settings import Settings
+    from shared.platform.messaging import DAILY_TICK, make_celery
+    from shared.platform.settings import Settings
 
     p = pipeline
     assert p.ingest.post("/v1/events", json=full_city("kappa"), headers=p.auth()).status_code == 202
@@ -395,10 +395,10 @@ def test_daily_tick_moves_the_index_date_once_per_day(pipeline: Pipeline) -> Non
 
 
 def test_methodology_change_rebuilds_every_city(own_pipeline: Pipeline, tmp_path: Any) -> None:
-    from shared.events import EventCodec
-    from shared.index import compute_index
-    from shared.methodology import METHODOLOGY_DIR
-    from shared.methodology import load_methodology as load
+    from shared.contract.events import EventCodec
+    from shared.contract.methodology import METHODOLOGY_DIR
+    from shared.contract.methodology import load_methodology as load
+    from shared.domain.index import compute_index
 
     p = own_pipeline
     events = full_city("lambda") + full_city("mu", 0.7)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from shared.ops import redis_readiness
+from shared.platform.ops import redis_readiness
 from shared.store.health import MemoryProbe, MemoryUse, is_oom_error, read_memory
 from tests.support.procs import RedisProc
 

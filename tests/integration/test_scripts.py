@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from shared.contract.events import decode_event, dump_event
+from shared.contract.jsonfast import canonical, compact, loads
 from shared.domain.outcome import Outcome
 from shared.domain.records import Commit
 from shared.domain.submission import APPLIED, FAILED, HELD, REJECTED, Submission
-from shared.events import decode_event, dump_event
-from shared.jsonfast import canonical, compact, loads
 from shared.store import keys as K
 from shared.store import lua
 from shared.store.cities import CityStore

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from shared.handlers.recompute import seed_history
-from shared.methodology import load_methodology
-from shared.scoring.normalise import denormalise, normalise
+from shared.commands.recompute import seed_history
+from shared.contract.methodology import load_methodology
+from shared.domain.scoring.normalise import denormalise, normalise
 from shared.store.feeds import FeedStore
 from shared.store.history import HistoryStore
 from shared.store.ranking import RankingReader

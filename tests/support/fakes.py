@@ -13,14 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from shared import readmodel
+from shared.contract.events import Event
+from shared.contract.jsonfast import compact
+from shared.contract.methodology import Methodology
+from shared.domain import readmodel
 from shared.domain.outcome import Outcome
 from shared.domain.records import AppendResult, CityWork, Commit, CommitOutcome, Hook, IndexMeta
-from shared.events import Event
-from shared.jsonfast import compact
-from shared.methodology import Methodology
-from shared.scoring.ranking import rank_scores
-from shared.state import CityState
+from shared.domain.scoring.ranking import rank_scores
+from shared.domain.state import CityState
 
 # ------------------------------------------------------------------ write side
 
@@ -307,7 +307,7 @@ class NoHistory:
 
 @dataclass
 class FakeRankingView:
-    """The published index as the web's per-version view gives it (shared.handlers.queries
+    """The published index as the web's per-version view gives it (shared.queries.documents
     RankingView), from cards and results in memory; it is its own reader."""
 
     methodology: Methodology

@@ -17,7 +17,7 @@ import redis
 import requests
 
 from shared.cli.processes import command
-from shared.redis_server import redis_args, redis_server_binary
+from shared.platform.redis_server import redis_args, redis_server_binary
 
 REPO = Path(__file__).resolve().parents[2]
 

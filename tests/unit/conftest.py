@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from shared.events import Event, EventCodec
-from shared.index import IndexSnapshot, compute_index, load_events
-from shared.methodology import Methodology, load_methodology
-from shared.state import CityState, apply_event
+from shared.contract.event_files import load_events
+from shared.contract.events import Event, EventCodec
+from shared.contract.methodology import Methodology, load_methodology
+from shared.domain.index import IndexSnapshot, compute_index
+from shared.domain.state import CityState, apply_event
 
 DEFAULT_AT = "2025-06-01T12:00:00+00:00"
 REFERENCE = Path(__file__).resolve().parents[2] / "data" / "reference-2025"

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
+from shared.commands.accept import Limits, Ports, Throttled, Unparsed, accept
+from shared.contract.events import codec_for
 from shared.domain.outcome import Outcome
 from shared.domain.records import Feed
-from shared.events import codec_for
-from shared.handlers.accept import Limits, Ports, Throttled, Unparsed, accept
-from shared.state import CityState, apply_event
+from shared.domain.state import CityState, apply_event
 from tests.support.events import city, event, indicator
 from tests.support.fakes import FakeCityStore, FakeLog, FakePublisher, FakeQuota, FakeStats, FakeWindows
 

@@ -30,10 +30,10 @@ import pytest
 from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
-from shared.events import EventCodec
-from shared.methodology import Methodology, load_methodology
-from shared.scoring.aggregate import score_city
-from shared.state import CityState, apply_event, build_states
+from shared.contract.events import EventCodec
+from shared.contract.methodology import Methodology, load_methodology
+from shared.domain.scoring.aggregate import score_city
+from shared.domain.state import CityState, apply_event, build_states
 from tests.support.properties import examples
 
 V2 = load_methodology("2025.2")

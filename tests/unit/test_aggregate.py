@@ -8,11 +8,11 @@ from datetime import date
 
 import pytest
 
-from shared.events import Event
-from shared.methodology import Methodology, load_methodology
-from shared.scoring.aggregate import CityResult, aggregate, score_city
-from shared.scoring.measures import adoption_measures, project_summary
-from shared.state import CityState
+from shared.contract.events import Event
+from shared.contract.methodology import Methodology, load_methodology
+from shared.domain.scoring.aggregate import CityResult, aggregate, score_city
+from shared.domain.scoring.measures import adoption_measures, project_summary
+from shared.domain.state import CityState
 
 INDEX_DATE = date(2025, 6, 30)
 

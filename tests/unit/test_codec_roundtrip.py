@@ -15,8 +15,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.events import Event, EventCodec, codec_for, decode_event, utc_key
-from shared.methodology import load_methodology
+from shared.contract.events import Event, EventCodec, codec_for, decode_event, utc_key
+from shared.contract.methodology import load_methodology
 from tests.support.properties import examples
 
 M = load_methodology()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from marshmallow import ValidationError
 
-from shared.events import (
+from shared.contract.events import (
     CityUpserted,
     Event,
     EventCodec,
@@ -22,8 +22,8 @@ from shared.events import (
     codec_for,
     utc_key,
 )
-from shared.methodology import load_methodology
-from shared.scoring.normalise import normalise
+from shared.contract.methodology import load_methodology
+from shared.domain.scoring.normalise import normalise
 
 EVENT_ID = "6f1c1c1e-8a4b-4c39-9a55-0d8a3c3b1f00"
 

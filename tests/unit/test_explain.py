@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.methodology import Methodology, load_methodology
-from shared.scoring.aggregate import aggregate
-from shared.scoring.explain import (
+from shared.contract.methodology import Methodology, load_methodology
+from shared.domain.scoring.aggregate import aggregate
+from shared.domain.scoring.explain import (
     Decomposition,
     IndicatorMove,
     PillarEnd,
@@ -20,7 +20,7 @@ from shared.scoring.explain import (
     decompose,
     rank_move,
 )
-from shared.scoring.ranking import rank_scores
+from shared.domain.scoring.ranking import rank_scores
 from tests.support.properties import examples
 
 M = load_methodology("2025.2")

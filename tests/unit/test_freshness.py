@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
+from shared.commands.recompute import card_of
+from shared.contract.methodology import METHODOLOGY_DIR, Methodology, MethodologyError, parse_methodology
+from shared.domain.readmodel import RANKING_ROW
 from shared.domain.records import IndexMeta
-from shared.handlers.params import Point
-from shared.handlers.queries import RankingQuery, rankings_document
-from shared.handlers.recompute import card_of
-from shared.methodology import METHODOLOGY_DIR, Methodology, MethodologyError, parse_methodology
-from shared.readmodel import RANKING_ROW
-from shared.scoring import CityResult, score_city
-from shared.scoring.freshness import is_stale, last_data_at
-from shared.state import events_of
+from shared.domain.scoring import CityResult, score_city
+from shared.domain.scoring.freshness import is_stale, last_data_at
+from shared.domain.state import events_of
+from shared.queries.documents import RankingQuery, rankings_document
+from shared.queries.params import Point
 from tests.unit.conftest import EventBuilder
 
 INFRA = "infra.broadband_mbps"

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from shared.domain.records import ChangeMessage, Hook
-from shared.handlers.hooks import (
+from shared.commands.hooks import (
     MAX_ATTEMPTS,
     Deadline,
     DeadlineExceeded,
@@ -27,6 +26,7 @@ from shared.handlers.hooks import (
     read_capped,
     sign,
 )
+from shared.domain.records import ChangeMessage, Hook
 from tests.support.fakes import FakeClock, FakeHooks
 
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks test vector
@@ -283,8 +283,8 @@ def test_a_410_disables_the_hook_and_stops() -> None:
 
 
 def test_hook_tasks_are_routed_to_their_own_queue() -> None:
-    from shared.messaging import HOOK_TASKS, HOOKS_QUEUE, QUEUE, RECOMPUTE_CITIES, make_celery
-    from shared.settings import Settings
+    from shared.platform.messaging import HOOK_TASKS, HOOKS_QUEUE, QUEUE, RECOMPUTE_CITIES, make_celery
+    from shared.platform.settings import Settings
 
     app = make_celery(Settings())
     route = app.amqp.router.route

@@ -9,7 +9,7 @@ from typing import Any
 import gevent
 import pytest
 
-from shared.http_limits import BodyTooSlow, bound_body_reads
+from shared.platform.http_limits import BodyTooSlow, bound_body_reads
 
 
 class Trickle(io.RawIOBase):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from shared.commands.impact import impact_of
+from shared.contract.events import codec_for
+from shared.contract.jsonfast import canonical
 from shared.domain.records import CityWork
-from shared.events import codec_for
-from shared.handlers.impact import impact_of
-from shared.jsonfast import canonical
-from shared.scoring import score_city
-from shared.state import CityState, apply_event
+from shared.domain.scoring import score_city
+from shared.domain.state import CityState, apply_event
 from tests.integration.test_pipeline import full_city
 from tests.support.events import indicator
 

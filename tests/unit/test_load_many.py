@@ -10,8 +10,8 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from shared.events import EventCodec
-from shared.methodology import load_methodology
+from shared.contract.events import EventCodec
+from shared.contract.methodology import load_methodology
 
 REFERENCE = Path(__file__).resolve().parents[2] / "data" / "reference-2025"
 

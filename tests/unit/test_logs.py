@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from shared.logs import JsonFormatter, configure_logging, redact
-from shared.settings import Settings
+from shared.platform.logs import JsonFormatter, configure_logging, redact
+from shared.platform.settings import Settings
 
 TOKEN = "aci_" + "A1b2-C3d4_" * 4
 

@@ -11,12 +11,12 @@ import pytest
 from services.web.app import create_app
 from services.web.mapview import HEIGHT, WIDTH, bin_of, map_page, project
 from services.web.openapi import build_openapi
-from shared import readmodel
+from shared.contract.methodology import Methodology
+from shared.domain import readmodel
 from shared.domain.records import IndexMeta
-from shared.handlers.errors import BadQuery
-from shared.handlers.params import Point
-from shared.methodology import Methodology
-from shared.settings import Settings
+from shared.platform.settings import Settings
+from shared.queries.errors import BadQuery
+from shared.queries.params import Point
 from tests.support.fakes import FakeRankingView
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.methodology import (
+from shared.contract.methodology import (
     DEFAULT_VERSION,
     METHODOLOGY_DIR,
     Methodology,

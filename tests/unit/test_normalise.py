@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.methodology import Indicator, load_methodology
-from shared.scoring.normalise import denormalise, normalise
+from shared.contract.methodology import Indicator, load_methodology
+from shared.domain.scoring.normalise import denormalise, normalise
 
 METHODOLOGY = load_methodology()
 

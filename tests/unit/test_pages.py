@@ -20,8 +20,8 @@ from services.web.pages import (
     since_links,
     sort_key,
 )
-from shared.methodology import load_methodology
-from shared.settings import Settings
+from shared.contract.methodology import load_methodology
+from shared.platform.settings import Settings
 
 M = load_methodology()
 

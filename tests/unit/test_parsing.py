@@ -18,8 +18,8 @@ from werkzeug.test import EnvironBuilder
 
 from services.ingest import parsing
 from services.ingest.parsing import MAX_DEPTH, BadItem, BodyError, parse_body, read_body
-from shared.events import EventCodec
-from shared.methodology import load_methodology
+from shared.contract.events import EventCodec
+from shared.contract.methodology import load_methodology
 
 NDJSON = "application/x-ndjson"
 JSON = "application/json"

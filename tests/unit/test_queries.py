@@ -1,4 +1,4 @@
-"""The read side's documents (shared/handlers/queries.py) from a fake published index:
+"""The read side's documents (shared/queries/documents.py) from a fake published index:
 meta, filters, paging, bands, what-if and a city's document (the live moment; past moments
 need the kept history and are tested on Redis in tests/integration/test_timeline.py)."""
 
@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from shared import readmodel
+from shared.contract.methodology import Methodology, load_methodology
+from shared.domain import readmodel
 from shared.domain.records import IndexMeta
-from shared.handlers.errors import BadQuery
-from shared.handlers.params import Point
-from shared.handlers.queries import RankingQuery, city_document, rankings_document
-from shared.methodology import Methodology, load_methodology
+from shared.queries.documents import RankingQuery, city_document, rankings_document
+from shared.queries.errors import BadQuery
+from shared.queries.params import Point
 from tests.support.fakes import FakeRankingView
 
 M: Methodology = load_methodology()

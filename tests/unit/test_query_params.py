@@ -1,4 +1,4 @@
-"""The one query parser (shared/handlers/params.py): moments, numbers, flags, names, weights;
+"""The one query parser (shared/queries/params.py): moments, numbers, flags, names, weights;
 and the OpenAPI document's patterns accept exactly the spellings it accepts."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from services.web.openapi import build_openapi
-from shared.handlers import params
-from shared.handlers.errors import BadQuery
-from shared.handlers.params import Point
-from shared.methodology import Methodology
+from shared.contract.methodology import Methodology
+from shared.queries import params
+from shared.queries.errors import BadQuery
+from shared.queries.params import Point
 
 CODES = ("infrastructure", "research", "talent", "adoption", "governance")
 NOW = int(datetime(2026, 12, 2, 10, 30, 15, 456_000, tzinfo=UTC).timestamp() * 1000)

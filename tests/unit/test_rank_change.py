@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from services.web.fanout import change_text
-from shared.handlers.timeline import since_changes
-from shared.scoring.explain import places_gained, rank_change, rank_move
+from shared.domain.scoring.explain import places_gained, rank_change, rank_move
+from shared.queries.timeline import since_changes
 
 
 def test_places_gained_is_positive_when_a_city_rises() -> None:

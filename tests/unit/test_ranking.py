@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from shared.index import compute_index
-from shared.scoring.ranking import RankedItem, rank_results, rank_scores
+from shared.domain.index import compute_index
+from shared.domain.scoring.ranking import RankedItem, rank_results, rank_scores
 
 
 @dataclass(frozen=True)

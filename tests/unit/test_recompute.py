@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from shared.commands.recompute import recompute_cities
+from shared.contract.events import codec_for
+from shared.contract.methodology import load_methodology
 from shared.domain.records import CityWork
-from shared.events import codec_for
-from shared.handlers.recompute import recompute_cities
-from shared.methodology import load_methodology
 from tests.support.events import city, indicator
 from tests.support.fakes import FakeCityStore
 

@@ -4,6 +4,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from shared.commands.recompute import history_body
+from shared.contract.events import (
+    CITY_UPSERTED,
+    INDICATOR_OBSERVED,
+    PROJECT_REMOVED,
+    PROJECT_UPSERTED,
+    CityUpserted,
+    Event,
+    IndicatorObserved,
+    ProjectRemoved,
+    ProjectUpserted,
+)
+from shared.contract.jsonfast import canonical, compact, loads
+from shared.domain.history_rules import merge_changes
+from shared.domain.readmodel import band_of
 from shared.domain.records import (
     ChangeMessage,
     DeadLetter,
@@ -18,22 +33,7 @@ from shared.domain.records import (
     changes_to_stored,
     state_entry,
 )
-from shared.events import (
-    CITY_UPSERTED,
-    INDICATOR_OBSERVED,
-    PROJECT_REMOVED,
-    PROJECT_UPSERTED,
-    CityUpserted,
-    Event,
-    IndicatorObserved,
-    ProjectRemoved,
-    ProjectUpserted,
-)
-from shared.handlers.recompute import history_body
-from shared.jsonfast import canonical, compact, loads
-from shared.readmodel import band_of
-from shared.retention import merge_changes
-from shared.state import CityState, apply_event, events_of
+from shared.domain.state import CityState, apply_event, events_of
 
 EID = "0b9e6a7c-1111-4a2b-9c3d-000000000001"
 CHANGE = [12.0, 0.4, 15.5, 0.55, EID, "admin", "2025-05-30T12:00:00+00:00"]

@@ -25,11 +25,12 @@ from typing import Any
 
 import pytest
 
-from shared.events import EventCodec, ProjectUpserted
-from shared.index import IndexSnapshot, compute_index, load_events
-from shared.methodology import DEFAULT_VERSION, load_methodology
-from shared.settings import Settings
-from shared.state import build_states
+from shared.contract.event_files import load_events
+from shared.contract.events import EventCodec, ProjectUpserted
+from shared.contract.methodology import DEFAULT_VERSION, load_methodology
+from shared.domain.index import IndexSnapshot, compute_index
+from shared.domain.state import build_states
+from shared.platform.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 DATASET = REPO / "data" / "reference-2025"

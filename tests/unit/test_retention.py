@@ -1,11 +1,10 @@
-"""The history retention rules (shared/retention.py): tiers, moments resolved, thinning."""
+"""The history retention rules (shared/domain/history_rules.py): tiers, moments resolved, thinning."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.domain.records import IndicatorChange
-from shared.retention import (
+from shared.domain.history_rules import (
     Tier,
     TiersError,
     bucket,
@@ -18,6 +17,7 @@ from shared.retention import (
     span_text,
     thin,
 )
+from shared.domain.records import IndicatorChange
 
 S, M, H, D = 1_000, 60_000, 3_600_000, 86_400_000
 DEFAULT = "1h=all,1d=10m,14d=1h,400d=1d"

@@ -7,14 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.commands.gate import Baseline, judge
+from shared.contract.events import Event, codec_for
+from shared.contract.jsonfast import compact
+from shared.contract.methodology import load_methodology
 from shared.domain.records import CityWork
-from shared.events import Event, codec_for
-from shared.handlers.gate import Baseline, judge
-from shared.jsonfast import compact
-from shared.methodology import load_methodology
-from shared.scoring import score_city
-from shared.scoring.normalise import denormalise
-from shared.state import CityState, apply_event
+from shared.domain.scoring import score_city
+from shared.domain.scoring.normalise import denormalise
+from shared.domain.state import CityState, apply_event
 from tests.support.events import city, event, indicator
 
 M = load_methodology("2025.2")

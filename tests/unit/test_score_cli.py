@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from shared.cli.main import main
-from shared.events import Event
-from shared.index import EVENT_ID_REUSED, IndexSnapshot, compute_index, load_events
-from shared.methodology import Methodology
+from shared.contract.event_files import EVENT_ID_REUSED, load_events
+from shared.contract.events import Event
+from shared.contract.methodology import Methodology
+from shared.domain.index import IndexSnapshot, compute_index
 from tests.unit.conftest import EventBuilder
 
 REPO = Path(__file__).resolve().parents[2]

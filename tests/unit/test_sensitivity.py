@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shared.index import IndexSnapshot
-from shared.methodology import load_methodology
-from shared.scoring.aggregate import aggregate
-from shared.scoring.ranking import rank_scores
-from shared.scoring.sensitivity import DRAWS, SPREAD, Band, band_seed, rank_bands
+from shared.contract.methodology import load_methodology
+from shared.domain.index import IndexSnapshot
+from shared.domain.scoring.aggregate import aggregate
+from shared.domain.scoring.ranking import rank_scores
+from shared.domain.scoring.sensitivity import DRAWS, SPREAD, Band, band_seed, rank_bands
 
 
 def _cities(n: int, seed: int) -> tuple[list[str], np.ndarray]:

@@ -17,11 +17,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.events import Event, EventCodec
-from shared.index import compute_index
-from shared.methodology import load_methodology
-from shared.scoring.aggregate import score_city
-from shared.state import APPLIED, SUPERSEDED, CityState, apply_event, build_states
+from shared.contract.events import Event, EventCodec
+from shared.contract.methodology import load_methodology
+from shared.domain.index import compute_index
+from shared.domain.scoring.aggregate import score_city
+from shared.domain.state import APPLIED, SUPERSEDED, CityState, apply_event, build_states
 from tests.support.properties import examples
 
 CODEC = EventCodec(load_methodology())

@@ -20,9 +20,9 @@ ALLOWED = {
     ("services/web/pages.py", "t"): "the API's history entries name the commit time t",
     ("services/web/pages.py", "m"): "the methodology page's template names it m",
     ("services/web/mapview.py", "x"): "a map marker's x coordinate",
-    **{("shared/retention.py", u): "a span's unit" for u in "smd"},
+    **{("shared/domain/history_rules.py", u): "a span's unit" for u in "smd"},
     **{("shared/cli/review.py", u): "a span's unit" for u in "smd"},
-    **{("shared/handlers/accept.py", a): "the append script's answer codes" for a in "rn"},
+    **{("shared/commands/accept.py", a): "the append script's answer codes" for a in "rn"},
 }
 
 

@@ -1,13 +1,13 @@
 """The read side's rules for past moments that need no stored history
-(shared/handlers/timeline.py): how a moment is reported, and each row's change since one."""
+(shared/queries/timeline.py): how a moment is reported, and each row's change since one."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from shared.domain.records import Moment
-from shared.handlers.params import Point
-from shared.handlers.timeline import iso, moment_block, since_changes
+from shared.queries.params import Point
+from shared.queries.timeline import iso, moment_block, since_changes
 
 THEN = Moment(version=7, version_t=1_751_328_000_000, resolved_ms=1_751_328_005_000)
 

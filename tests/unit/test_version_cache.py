@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.handlers.cache import MAX_BODIES, VersionCache
+from shared.queries.cache import MAX_BODIES, VersionCache
 
 
 class CountingReader:

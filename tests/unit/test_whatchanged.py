@@ -11,8 +11,8 @@ import pytest
 
 from services.web.app import create_app
 from services.web.whatchanged import what_changed
-from shared.methodology import load_methodology
-from shared.settings import Settings
+from shared.contract.methodology import load_methodology
+from shared.platform.settings import Settings
 from tests.support.fakes import FakeRankingView
 
 M = load_methodology()

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from shared.scoring.whatif import WhatIf, whatif_rank, whatif_score
+from shared.domain.scoring.whatif import WhatIf, whatif_rank, whatif_score
 
 
 def test_scores_by_hand() -> None:

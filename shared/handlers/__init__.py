@@ -1,1 +1,0 @@
-"""Service handlers: the use cases entrypoints call (accept, recompute, queries)."""

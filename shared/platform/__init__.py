@@ -1,0 +1,1 @@
+"""Process plumbing: settings, logs, the Celery wiring, HTTP serving and health checks."""
