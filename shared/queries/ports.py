@@ -39,3 +39,10 @@ class HistoryRecords(Protocol):
     def entries(
         self, city: str, after: int | None = None, upto: int | None = None, limit: int = 0
     ) -> list[HistoryEntry]: ...
+
+
+class RankingThen(Protocol):
+    """The ranking at a past moment, as `since` compares with it (the Timeline)."""
+
+    def scores(self, moment: Moment) -> dict[str, float]: ...
+    def rows(self, moment: Moment, pillar: str | None = None) -> list[dict[str, Any]]: ...

@@ -26,7 +26,7 @@ from shared.domain.scoring.explain import decompose, places_gained, rank_move
 from shared.domain.scoring.ranking import rank_scores
 from shared.queries.errors import BadQuery, NotKept
 from shared.queries.params import Point
-from shared.queries.ports import HistoryRecords
+from shared.queries.ports import HistoryRecords, RankingThen
 
 CARDS_FRESH_S = 10.0  # cities' identity (name, region) is re-read at most this often
 SNAPSHOTS_CACHED = 8  # per process; at 10,000 cities a snapshot and its rows take ~30 MB
@@ -244,7 +244,7 @@ def moment_block(name: str, point: Point, moment: Moment) -> dict[str, Any]:
             "ranking_version": moment.version, "committed_at": iso(moment.version_t)}
 
 
-def since_changes(timeline: Timeline, since: Moment, rows: list[dict[str, Any]],
+def since_changes(timeline: RankingThen, since: Moment, rows: list[dict[str, Any]],
                   pillar: str | None = None) -> None:
     """Add each row's change since a moment: rank and score then, places moved, points."""
     if pillar is None:  # the scores alone rank the cities (the light read)

@@ -59,7 +59,7 @@ def test_a_rows_change_since_says_places_gained_beside_move_and_rank_then() -> N
     rows: list[dict[str, Any]] = [
         {"city_id": "c", "rank": 1, "score": 85.0}, {"city_id": "a", "rank": 2, "score": 80.0},
         {"city_id": "b", "rank": 3, "score": 70.0}, {"city_id": "new", "rank": 4, "score": 1.0}]
-    since_changes(timeline, None, rows)  # type: ignore[arg-type]
+    since_changes(timeline, None, rows)  # type: ignore[arg-type]  # no moment: the fake ignores it
     change = {r["city_id"]: r["change"] for r in rows}
     assert change["c"]["rank_before"] == 3 and change["c"]["rank_after"] == 1
     assert change["c"]["places_gained"] == 2 and change["a"]["places_gained"] == -1

@@ -43,11 +43,11 @@ def test_a_moment_block_says_what_was_asked_and_what_it_resolved_to() -> None:
 
 def test_each_row_gets_its_rank_and_score_then_and_how_far_it_moved() -> None:
     timeline = ScoresThen({"a": 50.0, "b": 60.0, "c": 60.0}, [])
-    rows = [{"city_id": "a", "rank": 1, "score": 70.0},  # rose from 3rd
+    rows: list[dict[str, Any]] = [{"city_id": "a", "rank": 1, "score": 70.0},  # rose from 3rd
             {"city_id": "b", "rank": 2, "score": 60.0},  # fell from a tie for 1st
             {"city_id": "new", "rank": 3, "score": 40.0},  # not ranked then
             {"city_id": "c", "rank": None, "score": None}]  # not ranked now
-    since_changes(timeline, THEN, rows)  # type: ignore[arg-type]
+    since_changes(timeline, THEN, rows)
     assert [r["change"] for r in rows] == [
         {"rank_before": 3, "rank_after": 1, "places_gained": 2,
          "rank_then": 3, "score_then": 50.0, "move": 2, "score_change": 20.0},
@@ -63,7 +63,7 @@ def test_each_row_gets_its_rank_and_score_then_and_how_far_it_moved() -> None:
 def test_by_a_pillar_the_rows_then_are_read_ranked_by_it() -> None:
     timeline = ScoresThen({}, [{"city_id": "a", "rank": 2, "score": 55.0}])
     rows = [{"city_id": "a", "rank": 1, "score": 58.0}]
-    since_changes(timeline, THEN, rows, "talent")  # type: ignore[arg-type]
+    since_changes(timeline, THEN, rows, "talent")
     assert rows[0]["change"] == {"rank_before": 2, "rank_after": 1, "places_gained": 1,
                                  "rank_then": 2, "score_then": 55.0, "move": 1,
                                  "score_change": 3.0}
