@@ -55,16 +55,20 @@ def pick_target(rows: Sequence[Row], city_id: str, to: str | None, rank: int | N
 
 
 def gap_answer(rows: Sequence[Row], city_id: str, state: CityState | None,
-               methodology: Methodology, index_date: date, ranking_version: int,
+               methodology: Methodology, index_date: date, ranking_version: int | None,
                to: str | None = None, rank: int | None = None,
-               max_new_projects: int | None = None) -> dict[str, Any] | None:
-    """Return what it takes for city_id to pass its target (None: the city is not ranked)."""
+               max_projects: int | None = None) -> dict[str, Any] | None:
+    """Return what it takes for city_id to pass its target (None: the city is not ranked).
+
+    max_projects: the project records a city may hold (a project lever adds at most the
+    records it has left); None: no limit but adoption's own saturation.
+    """
     row = next((r for r in rows if r["city_id"] == city_id), None)
     if row is None or state is None:
         return None
     target = pick_target(rows, city_id, to, rank)
-    found = what_it_takes(state, methodology, index_date, float(target["score"]),
-                          max_new_projects)
+    room = None if max_projects is None else max(0, max_projects - len(state.projects))
+    found = what_it_takes(state, methodology, index_date, float(target["score"]), room)
     if found is None:
         return None
     return {
@@ -89,7 +93,7 @@ class GapView(Protocol):
 
 
 def gap_document(view: GapView, city_id: str, to: str | None, rank: int | None,
-                 max_new_projects: int | None = None) -> dict[str, Any] | None:
+                 max_projects: int | None = None) -> dict[str, Any] | None:
     """Return the what-it-takes document of a published city (None: not in the ranking)."""
     _, rows = view.ranked(None)
     state, day = view.city_state(city_id)
@@ -97,4 +101,4 @@ def gap_document(view: GapView, city_id: str, to: str | None, rank: int | None,
         return None
     index_date = date.fromisoformat(day) if day else view.methodology.base_date
     return gap_answer(rows, city_id, state, view.methodology, index_date,
-                      view.stamp().ranking_version, to, rank, max_new_projects)
+                      view.stamp().ranking_version, to, rank, max_projects)
