@@ -304,7 +304,7 @@ def build_openapi(methodology: Methodology) -> dict[str, Any]:
     spec.path("/api/v1/cities/{city_id}/gap", operations={"get": {
         "summary": "What it takes: the change of each indicator, or the number of projects of "
                    "a kind, that alone would lift the city's score above the target's; and "
-                   "each pillar's score that would (docs/methodology.md §11)",
+                   "each pillar's score that would (docs/methodology.md §8.3)",
         "parameters": [*city_param, *gap_query],
         "responses": {"200": {"description": "ok", "content": {"application/json": {}}},
                       "304": NOT_MODIFIED,
