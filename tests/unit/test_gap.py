@@ -253,3 +253,15 @@ def test_every_lever_is_exact_on_the_reference_data(
             assert after == lever["score_after"]
             fewer = score_city(_apply_projects(states[city], lever, lever["count"] - 1), m, DAY)
             assert fewer.score is not None and fewer.score <= target
+
+
+def test_quoted_numbers_still_close_the_gap() -> None:
+    """A requirement is rounded in the good direction, so the number said is enough."""
+    from shared.queries.gap_text import ordinal, quote
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]
+    assert quote(7209.2, up=True) == "7,210"
+    assert quote(28.71, up=False) == "28.7"
+    assert quote(28.79, up=False) == "28.7"
+    assert quote(2.6801, up=True) == "2.69"
+    assert quote(63.9, up=True) == "63.9"  # exact at the precision: unchanged
