@@ -68,12 +68,13 @@
   }
 
   // "What it takes" depends on the whole ranking: re-read this page's own rendering of the
-  // section (same target) and put its body in place; nothing is built from strings here.
+  // section (the same query: the picked target, or by default the city now ranked above) and
+  // put its body in place; nothing is built from strings here.
   var gap = document.getElementById("what-it-takes");
   function refreshGap() {
     if (!gap) return Promise.resolve();
-    var url = window.location.pathname + "?to=" + encodeURIComponent(gap.getAttribute("data-to"));
-    return fetch(url, { headers: { "Accept": "text/html" } }).then(function (r) {
+    var url = window.location.pathname + window.location.search;
+    return fetch(url, { cache: "no-store", headers: { "Accept": "text/html" } }).then(function (r) {
       return r.ok ? r.text() : null;
     }).then(function (html) {
       if (!html) return;
