@@ -4,9 +4,9 @@ Used by bench/bench.py (phase `gap`). For each size a fresh real stack (Redis, g
 ingest and web, one scoring worker, beat) scores the reference dataset (100 real cities,
 6,700+ projects) through the real ingest and worker, plus, for 10,000, 9,900 synthetic
 cities; then real HTTP to the real web service asks what it takes for a reference city to
-pass a random other city of the index, a different (city, target) each request so every
-answer is built (cold: the search, not the per-version cache), then the same query again
-(warm: the cached body). Run alone: `python bench/bench.py --phases noop,gap`.
+pass a random city scored above it, a different (city, target) each request so every
+answer is built and runs the whole search (cold: not the per-version cache), then the same
+query again (warm: the cached body). Run alone: `python bench/bench.py --phases noop,gap`.
 """
 
 from __future__ import annotations
@@ -53,13 +53,19 @@ def gap_phase(tmp: Path, sizes: tuple[int, ...], extra_cities: Callable[[int], l
             load(stack, token, reference + extra_cities(max(0, n - len(real))))
             stack.wait_idle(900)
             session = requests.Session()
-            ranked = [r["city_id"] for r in session.get(
-                f"{stack.web_url}/api/v1/rankings", timeout=60).json()["items"]]
+            items = session.get(f"{stack.web_url}/api/v1/rankings", timeout=60).json()["items"]
+            ranked = [r["city_id"] for r in items]
+            score = {r["city_id"]: r["score"] for r in items}
+            position = {c: n for n, c in enumerate(ranked)}
             count = REQUESTS // 3 if quick else REQUESTS
             pairs = set()
             while len(pairs) < count:
-                city, to = rng.choice(real), rng.choice(ranked)
-                if city != to:
+                # a target scored above the city, so every answer runs the whole search (a
+                # city already ahead has no levers to find)
+                city = rng.choice(real[1:] if ranked[0] in real else real)
+                above = ranked[: position[city]]
+                to = rng.choice(above) if above else None
+                if to is not None and score[to] > score[city]:
                     pairs.add((city, to))
             base = f"{stack.web_url}/api/v1/cities"
             cold = [_timed(session, f"{base}/{c}/gap?to={t}") for c, t in sorted(pairs)]
