@@ -63,11 +63,12 @@ def headline(doc: dict[str, Any]) -> str:
     them = f"{target['name']} ({ordinal(target['rank'])})"
     if doc["ahead"]:
         return f"{doc['name']} leads {them} by {-doc['points_needed']:.2f} points."
+    some = any(lever["sufficient"] for lever in doc["levers"])
     if doc["points_needed"] == 0:
         return (f"{doc['name']} is level with {them}: equal scores share a rank, so passing "
-                f"means scoring more. Any one of these alone would do it:")
-    return (f"{doc['name']} is {doc['points_needed']:.2f} points behind {them}. "
-            f"Any one of these alone would close it:")
+                f"means scoring more." + (" Any one of these alone would do it:" if some else ""))
+    return (f"{doc['name']} is {doc['points_needed']:.2f} points behind {them}."
+            + (" Any one of these alone would close it:" if some else ""))
 
 
 def sufficient_lines(doc: dict[str, Any]) -> list[Line]:

@@ -265,3 +265,12 @@ def test_quoted_numbers_still_close_the_gap() -> None:
     assert quote(28.79, up=False) == "28.7"
     assert quote(2.6801, up=True) == "2.69"
     assert quote(63.9, up=True) == "63.9"  # exact at the precision: unchanged
+
+
+def test_the_headline_offers_levers_only_when_one_suffices() -> None:
+    from shared.queries.gap_text import headline
+    doc = {"name": "A", "target": {"name": "B", "rank": 1}, "ahead": False,
+           "points_needed": 30.0, "levers": [{"sufficient": False}]}
+    assert headline(doc) == "A is 30.00 points behind B (1st)."
+    doc["levers"] = [{"sufficient": True}]
+    assert headline(doc).endswith("Any one of these alone would close it:")
