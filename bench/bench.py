@@ -23,6 +23,8 @@ scoring workers and beat, HTTP load from separate client processes. Measured:
      all-invalid batch), dry-run and recompute cost of a city at the project cap.
  15. hooks lane: scoring ack-to-visible and delivery latency to a good receiver while
      receivers that hang, trickle, answer 300 MB or redirect have hooks on every city.
+ 16. gap: GET /api/v1/cities/<id>/gap (what it takes) p50/p95 at 100 and 10,000 cities,
+     built (a new city and target each request) and cached.
 Usage: python bench/bench.py [--quick] [--json out.json]
 """
 
@@ -50,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import analyst, contributors  # noqa: E402
 from bench import budgets as bg  # noqa: E402
+from bench import gap as gp  # noqa: E402
 from bench import history_load as hl  # noqa: E402
 from bench import review as rv  # noqa: E402
 from bench import robustness as rb  # noqa: E402
@@ -91,6 +94,14 @@ def setup_events(n_cities: int, rng: random.Random) -> list[dict[str, Any]]:
                 "stage": "deployed", "started_at": "2025-01-01", "deployed_at": "2025-02-01"},
                 "2025-01-01T00:00:00Z"))
     return out
+
+
+def _extra_cities(n: int, rng: random.Random) -> list[dict[str, Any]]:
+    """Return setup events of n synthetic cities named apart from the bench's own."""
+    return [{**e, "city_id": "x" + e["city_id"],
+             "data": {**e["data"], "project_id": "x" + e["data"]["project_id"]}
+             if "project_id" in e["data"] else e["data"]}
+            for e in setup_events(n, rng)]
 
 
 def update_events(n: int, n_cities: int, rng: random.Random, hot: int = 0
@@ -360,6 +371,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             seconds=20 * max(scale, 0.5), rate=50, http_workers=args.http_workers)
         console.print(results["hooks_lane"])
 
+    if "gap" in phases:
+        console.print("[bold]16. what it takes (gap) at 100 and 10,000 cities")
+
+        def load(s: Stack, token: str, events: list[dict[str, Any]]) -> None:
+            post_load(s, token, bodies(events, 1000), 4)
+
+        def extra(n: int) -> list[dict[str, Any]]:
+            return _extra_cities(n, rng)
+
+        results["gap"] = gp.gap_phase(tmp / "gap", (100, 10_000), extra, load, rng,
+                                      http_workers=args.http_workers, workers=args.workers,
+                                      quick=args.quick)
+        console.print(results["gap"])
+
     console.print("[bold]9. per-event cost by number of cities")
     results["by_cities"] = {}
     for n_cities in (100, 1000, 10_000) if "cities" in phases else ():
@@ -462,6 +487,8 @@ def report(r: dict[str, Any]) -> None:
         t.add_row(measure, value, "")
     for measure, value in bg.report_rows(r.get("budgets", {})):
         t.add_row(measure, value, "")
+    for measure, value in gp.report_rows(r.get("gap", {})):
+        t.add_row(measure, value, "")
     console.print(t)
     if not r["by_cities"]:
         return
@@ -487,10 +514,10 @@ def main() -> int:
     parser.add_argument("--http-workers", type=int, default=2, help="gunicorn workers per service")
     parser.add_argument("--phases",
                         default="noop,paced,max,rejected,dryrun,rps,viewers,slow,cities,memory,"
-                                "analyst,webhooks,history,review,budgets,hooks_lane",
+                                "analyst,webhooks,history,review,budgets,hooks_lane,gap",
                         help="comma-separated subset of: noop,paced,max,rejected,dryrun,rps,"
                              "viewers,slow,cities,memory,analyst,webhooks,history,review,"
-                             "budgets,hooks_lane")
+                             "budgets,hooks_lane,gap")
     parser.add_argument("--retention", type=int, default=60,
                         help="event retention (s) of the memory phase's stack")
     parser.add_argument("--json", type=Path, default=None, help="write raw results here")

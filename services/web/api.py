@@ -14,6 +14,7 @@ from shared.domain import readmodel
 from shared.domain.scoring.whatif import AGGREGATIONS
 from shared.queries import params
 from shared.queries.documents import RankingQuery, city_document, rankings_document
+from shared.queries.gap import gap_document
 from shared.queries.timeline import explain_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -64,6 +65,18 @@ def explain_payload(city_id: str) -> dict[str, Any] | None:
     until= (default: now)."""
     c = ctx()
     return explain_document(c.timeline, city_id, c.since(), c.moment("until"))
+
+
+def gap_payload(city_id: str) -> dict[str, Any] | None:
+    """Build what it takes for a city to pass to= (a city) or the city listed rank= (default:
+    the one ranked just above), from the published state; None for a city not ranked."""
+    c = ctx()
+    to = params.city_slug("to", arg("to"))
+    rank = params.whole_number("rank", arg("rank"), None, 1, 1_000_000)
+    key = ("gap", city_id, to, rank)
+    _, doc = c.cached_body(key, lambda: gap_document(c, city_id, to, rank,
+                                                     c.settings.max_projects_per_city))
+    return doc
 
 
 def _error(status: int, message: str) -> tuple[Response, int]:
@@ -122,6 +135,16 @@ def city_explain(city_id: str) -> tuple[Response, int] | Response:
     doc = explain_payload(city_id)
     if doc is None:
         return _error(404, f"city {city_id!r} is not in the index")
+    return jsonify(doc)
+
+
+@bp.get("/cities/<city_id>/gap")
+@cacheable("city-gap")
+def city_gap(city_id: str) -> tuple[Response, int] | Response:
+    """Return what alone would lift a city's score above another's (to= or rank=)."""
+    doc = gap_payload(city_id)
+    if doc is None:
+        return _error(404, f"city {city_id!r} is not ranked in the index")
     return jsonify(doc)
 
 

@@ -18,7 +18,7 @@ from shared.platform.ops import (
     redis_unavailable_handler,
 )
 from shared.platform.settings import Settings
-from shared.queries.errors import BadQuery, NotKept
+from shared.queries.errors import BadQuery, NotFound, NotKept
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -69,5 +69,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.errorhandler(NotKept)
     def _not_kept(exc: NotKept) -> tuple[Response | str, int]:
         return error(404, "Not kept", str(exc), exc.parameter)
+
+    @app.errorhandler(NotFound)
+    def _not_found(exc: NotFound) -> tuple[Response | str, int]:
+        return error(404, "Not found", str(exc), exc.parameter)
 
     return app

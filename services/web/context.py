@@ -12,6 +12,7 @@ from services.web.fanout import Fanout
 from shared.bootstrap import Web
 from shared.contract.methodology import Methodology
 from shared.domain.records import IndexMeta
+from shared.domain.state import CityState
 from shared.platform.settings import Settings
 from shared.queries import params
 from shared.queries.cache import VersionCache
@@ -97,6 +98,11 @@ class WebContext:
     def ranks(self, pillar: str | None) -> dict[str, int]:
         """Return every ranked city's competition rank, cached per ranking version."""
         return self.cache.ranks(self.stamp().ranking_version, pillar)
+
+    def city_state(self, city_id: str) -> tuple[CityState | None, str | None]:
+        """Return a city's published state and its index date (read-only; None: unknown)."""
+        raw, day = self.reader.published_state(city_id)
+        return (None if raw is None else CityState.from_dict(raw)), day
 
     def bands(self) -> dict[str, Any] | None:
         """Return the published rank bands, cached per bands version (never computed here)."""

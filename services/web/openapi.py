@@ -293,6 +293,24 @@ def build_openapi(methodology: Methodology) -> dict[str, Any]:
                                                 "before the oldest kept point or before the "
                                                 "city's history starts (the message says "
                                                 "where)")}}})
+    gap_query = [
+        {"in": "query", "name": "to", "required": False,
+         "schema": {"type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"},
+         "description": "the city to pass (default: the one ranked just above; for the first "
+                        "city, the second)"},
+        {"in": "query", "name": "rank", "required": False,
+         "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+         "description": "pass the city listed at this place of the ranking (not with to=)"}]
+    spec.path("/api/v1/cities/{city_id}/gap", operations={"get": {
+        "summary": "What it takes: the change of each indicator, or the number of projects of "
+                   "a kind, that alone would lift the city's score above the target's; and "
+                   "each pillar's score that would (docs/methodology.md §8.3)",
+        "parameters": [*city_param, *gap_query],
+        "responses": {"200": {"description": "ok", "content": {"application/json": {}}},
+                      "304": NOT_MODIFIED,
+                      "400": json_body("Error", "bad to= or rank= (field names it)"),
+                      "404": json_body("Error", "unknown or unranked city, or unknown target "
+                                                "(field: to)")}}})
     spec.path("/api/v1/methodology", operations={"get": {
         "summary": "The methodology in force",
         "responses": {"200": {"description": "ok", "content": {"application/json": {}}}}}})

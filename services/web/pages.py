@@ -18,6 +18,7 @@ from services.web.api import city_payload, ctx, rankings_payload
 from services.web.csvsafe import Cell, csv_text
 from services.web.formatting import fmt_signed, top_change
 from services.web.whatchanged import explain_view, name_of
+from services.web.whatittakes import gap_view
 from shared.contract.methodology import Methodology, Pillar
 from shared.domain.records import Moment
 from shared.domain.scoring.ranking import rank_scores
@@ -257,6 +258,7 @@ def city_page(city_id: str, args: Mapping[str, str] | None = None) -> dict[str, 
                                      None if past else c.reader.meta().updated_ms, m),
             "past": past, "as_of": args.get("as_of") or "",
             "changed": explain_view(city_id, args, past),
+            "gap": None if past or doc["score"] is None else gap_view(city_id),
             "since_links": since_links("views.city", args, CITY_SINCE, city_id=city_id),
             "as_of_value": _local_input(past["resolved_at"]) if past else "",
             "compare_with": (rows[at - 1] if at else rows[1] if len(rows) > 1 and at == 0

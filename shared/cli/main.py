@@ -7,7 +7,7 @@ import sys
 
 import redis
 
-from shared.cli import demo, feeds, hooks, load, replay, review, run, score
+from shared.cli import demo, feeds, gap, hooks, load, replay, review, run, score
 from shared.cli import startup as bootstrap
 from shared.cli.common import HINT, redis_url_for_messages
 from shared.store.health import is_oom_error
@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="aicity", description="AI City Index tools")
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (score, feeds, hooks, load, replay, review, run, bootstrap, demo):
+    for module in (score, gap, feeds, hooks, load, replay, review, run, bootstrap, demo):
         module.add_parser(sub)
     return parser
 

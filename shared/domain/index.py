@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from shared.contract.event_files import first_of_each_id
 from shared.contract.events import Event, EventCodec
 from shared.contract.methodology import Methodology
 from shared.domain.scoring import CityResult, RankedItem, rank_results, score_city
-from shared.domain.state import build_states
+from shared.domain.state import CityState, build_states
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class IndexSnapshot:
     methodology_version: str
     results: dict[str, CityResult]
     ranking: list[RankedItem]
+    states: dict[str, CityState] = field(default_factory=dict)  # what each city was scored from
 
     def unranked(self) -> list[tuple[str, str]]:
         """Return (city_id, reason) of cities without an overall score, by city id."""
@@ -36,6 +37,7 @@ def compute_index(events: Iterable[Event], methodology: Methodology) -> IndexSna
     states, _, tick_date = build_states(unique)
     when = index_date_of(tick_date, methodology)
     results = {c: score_city(s, methodology, when) for c, s in sorted(states.items())}
-    return IndexSnapshot(when, methodology.version, results, rank_results(results.values()))
+    return IndexSnapshot(when, methodology.version, results, rank_results(results.values()),
+                         states)
 
 

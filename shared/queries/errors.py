@@ -16,3 +16,11 @@ class NotKept(LookupError):
     def __init__(self, parameter: str, message: str) -> None:
         super().__init__(f"{parameter}: {message}")
         self.parameter = parameter
+
+
+class NotFound(LookupError):
+    """A city or target a query names that is not in the ranking (404); the message says so."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from datetime import time as clock_time
 from typing import TypeVar
 
+from shared.contract.events import SLUG_RE
 from shared.domain.history_rules import UNIT_MS
 from shared.queries.errors import BadQuery
 
@@ -192,6 +193,16 @@ def choice(name: str, text: str | None, options: Sequence[str]) -> str | None:
         return None
     if text not in options:
         raise BadQuery(name, f"must be one of {', '.join(options)}")
+    return text
+
+
+def city_slug(name: str, text: str | None) -> str | None:
+    """Return a city id as events spell it (a lowercase slug); empty or missing: None."""
+    if text is None or text == "":
+        return None
+    if not SLUG_RE.match(text):
+        raise BadQuery(name, "must be a city id: a lowercase slug (a-z, 0-9 and inner "
+                             "hyphens, at most 64)")
     return text
 
 

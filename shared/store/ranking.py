@@ -69,6 +69,14 @@ class RankingReader:
         raw = self.client.get(K.city_result(city))
         return None if raw is None else dict(loads(raw))
 
+    def published_state(self, city: str) -> tuple[dict[str, Any] | None, str | None]:
+        """Return a city's committed state and the index date it was scored at (one read:
+        the commit writes both together), or (None, None) for an unknown city."""
+        state, result = self.client.mget(K.city_state(city), K.city_result(city))
+        if state is None or result is None:
+            return None, None
+        return dict(loads(state)), loads(result).get("index_date")
+
     def ranks(self, pillar: str | None = None) -> tuple[int, dict[str, int]]:
         """Return (ranking version, competition rank of every ranked city) overall or in a pillar.
 

@@ -57,6 +57,9 @@ PAGES: dict[str, tuple[str, int]] = {
     "ranking-not-kept": ("/?as_of=2001-01-01", 404),
     "city-since-week": ("/cities/seoul?since=7d", 200),
     "city-as-of": ("/cities/seoul?as_of=999999", 200),  # as of the last version at or before
+    "city-gap-target": ("/cities/bengaluru?to=tokyo", 200),  # What it takes, another target
+    "city-first": ("/cities/singapore", 200),  # What it takes: the first city leads
+    "city-gap-unknown-target": ("/cities/seoul?to=atlantis", 404),
     "unknown-path": ("/no-such-page", 404),  # Flask's own not-found page
 }
 NOT_HTML = {"views.city_csv"}  # routes of the views blueprint that serve no HTML page

@@ -31,8 +31,9 @@ RANKING = ("pillar", "region", "limit", "offset", "fresh", "weights", "aggregati
 WEB_PARAMS: dict[str, tuple[str, ...]] = {
     "api.rankings": RANKING, "api.rankings_csv": RANKING,
     "api.city": ("as_of",), "api.city_history": (), "api.city_explain": ("since", "until"),
+    "api.city_gap": ("to", "rank"),
     "api.methodology": (), "stream.stream": ("last_event_id", "once"),
-    "views.ranking": (*RANKING, "sort", "dir", "q"), "views.city": ("as_of", "since"),
+    "views.ranking": (*RANKING, "sort", "dir", "q"), "views.city": ("as_of", "since", "to", "rank"),
     "views.city_csv": ("as_of",), "views.compare": ("c",),
     "views.world_map": (*RANKING, "colour"),
     "views.explore": ("weights", "aggregation", *CODES),

@@ -77,6 +77,17 @@ def aggregate(scores: list[tuple[float, float]], method: str) -> float:
     return sum(s * w for s, w in scores) / total
 
 
+def pillar_score(parts: list[tuple[float, float]]) -> float:
+    """Return a pillar's score from its observed (normalised, weight) parts, in file order."""
+    return aggregate(parts, "arithmetic")
+
+
+def overall_score(pillar_scores: dict[str, float], methodology: Methodology) -> float:
+    """Return the overall score from every pillar's score under the methodology's aggregation."""
+    return aggregate([(pillar_scores[p.code], p.weight) for p in methodology.pillars],
+                     methodology.aggregation)
+
+
 def score_city(state: CityState, methodology: Methodology, index_date: date) -> CityResult:
     """Score one city from its state, the methodology and the index date (never the clock)."""
     measures = adoption_measures(state.projects, methodology, index_date)
@@ -115,17 +126,15 @@ def score_city(state: CityState, methodology: Methodology, index_date: date) -> 
                       f"below the {methodology.coverage_threshold:.0%} threshold")
             pillars[pillar.code] = PillarResult(None, coverage, reason)
         else:
-            pillars[pillar.code] = PillarResult(aggregate(parts, "arithmetic"), coverage)
+            pillars[pillar.code] = PillarResult(pillar_score(parts), coverage)
 
     reasons = [p.reason for p in pillars.values() if p.reason]
     if state.profile is None:
         reasons.insert(0, "no city.upserted event: name, country and region unknown")
     score = None
     if not reasons:
-        score = aggregate(
-            [(pillars[p.code].score or 0.0, p.weight) for p in methodology.pillars],
-            methodology.aggregation,
-        )
+        score = overall_score(
+            {p.code: pillars[p.code].score or 0.0 for p in methodology.pillars}, methodology)
     profile = None
     if state.profile is not None:
         profile = {k: state.profile[k] for k in

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,25 +14,59 @@ def active_projects(projects: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
     return [projects[k] for k in sorted(projects) if not projects[k].get("removed")]
 
 
-def owner_sides(projects: list[dict[str, Any]]) -> tuple[float, float]:
-    """Return the (public, private) sides of projects; a partnership counts half on each."""
+@dataclass(frozen=True)
+class ProjectTally:
+    """What the adoption measures count of a city's projects as of the index date."""
+
+    live: int  # live projects: not removed, not retired, started by the index date
+    live_owners: tuple[int, int, int]  # (public, private, partnership) among the live
+    deployed: int  # live projects at a deployed stage whose deployment date has come
+    deployed_owners: tuple[int, int, int]  # (public, private, partnership) among them
+    sectors: frozenset[str]  # the sectors of the deployed projects
+    recent: int  # deployments inside the speed window
+    scaled: int  # deployed projects at the scaled stage
+
+    def plus(self, count: int, sector: str, owner: str, stage: str) -> ProjectTally:
+        """Return the tally with `count` more live projects started and deployed on the index
+        date (stage one of the deployed stages) in one sector, for one owner."""
+        add = tuple(count if o == owner else 0 for o in OWNERS)
+        return replace(
+            self, live=self.live + count,
+            live_owners=_sum3(self.live_owners, add), deployed=self.deployed + count,
+            deployed_owners=_sum3(self.deployed_owners, add),
+            sectors=self.sectors | {sector}, recent=self.recent + count,
+            scaled=self.scaled + (count if stage == "scaled" else 0))
+
+
+OWNERS = ("public", "private", "partnership")
+
+
+def _sum3(a: tuple[int, int, int], b: tuple[int, ...]) -> tuple[int, int, int]:
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
+
+
+def _owners(projects: list[dict[str, Any]]) -> tuple[int, int, int]:
     public = sum(1 for p in projects if p["owner"] == "public")
     private = sum(1 for p in projects if p["owner"] == "private")
-    partnership = len(projects) - public - private
+    return public, private, len(projects) - public - private
+
+
+def _sides(owners: tuple[int, int, int]) -> tuple[float, float]:
+    public, private, partnership = owners
     return public + 0.5 * partnership, private + 0.5 * partnership
 
 
-def adoption_measures(
-    projects: dict[str, dict[str, Any]], methodology: Methodology, index_date: date
-) -> dict[str, float]:
-    """Compute the adoption measures the methodology names; a measure with no data is left out.
+def owner_sides(projects: list[dict[str, Any]]) -> tuple[float, float]:
+    """Return the (public, private) sides of projects; a partnership counts half on each."""
+    return _sides(_owners(projects))
+
+
+def project_tally(projects: dict[str, dict[str, Any]], methodology: Methodology,
+                  index_date: date) -> ProjectTally | None:
+    """Count what the adoption measures need as of the index date (None: no live project).
 
     Counted deployments are the live projects (not removed, not retired, started by the
     index date) at a deployed stage whose deployment date is on or before the index date.
-    The count measures (deployed_projects, sector_breadth, speed, scaled_projects,
-    minority_side_deployed) only grow when a project is added or moves to a later stage up
-    to scaled, and only shrink when one is removed or retired; the two ratios of 2025.1
-    (public_private_mix, scaled_share) can fall when a deployment is added.
     """
     vocab = methodology.projects
     # As of the index date: projects not yet started do not count, and a deployment dated
@@ -39,7 +74,7 @@ def adoption_measures(
     live = [p for p in active_projects(projects)
             if p["stage"] != "retired" and date.fromisoformat(p["started_at"]) <= index_date]
     if not live:
-        return {}
+        return None
     window_start = index_date - timedelta(days=methodology.speed_window_days)
     deployed = []
     recent = 0
@@ -52,22 +87,44 @@ def adoption_measures(
         deployed.append(p)
         if window_start < reached:
             recent += 1
-    scaled = sum(1 for p in deployed if p["stage"] == "scaled")
+    return ProjectTally(
+        live=len(live), live_owners=_owners(live), deployed=len(deployed),
+        deployed_owners=_owners(deployed), sectors=frozenset(p["sector"] for p in deployed),
+        recent=recent, scaled=sum(1 for p in deployed if p["stage"] == "scaled"))
+
+
+def tally_measures(tally: ProjectTally | None, methodology: Methodology) -> dict[str, float]:
+    """Return the adoption measures the methodology names from a tally (none without one)."""
+    if tally is None:
+        return {}
     wanted = methodology.derived_measures()
     measures: dict[str, float] = {
-        "deployed_projects": float(len(deployed)),
-        "sector_breadth": float(len({p["sector"] for p in deployed})),
-        "speed": float(recent),
-        "scaled_projects": float(scaled),
+        "deployed_projects": float(tally.deployed),
+        "sector_breadth": float(len(tally.sectors)),
+        "speed": float(tally.recent),
+        "scaled_projects": float(tally.scaled),
     }
     if "minority_side_deployed" in wanted:
-        measures["minority_side_deployed"] = min(owner_sides(deployed))
+        measures["minority_side_deployed"] = min(_sides(tally.deployed_owners))
     if "public_private_mix" in wanted:
-        pub, priv = owner_sides(live)
-        measures["public_private_mix"] = 1.0 - abs(pub - priv) / len(live)
-    if deployed:
-        measures["scaled_share"] = scaled / len(deployed)
+        pub, priv = _sides(tally.live_owners)
+        measures["public_private_mix"] = 1.0 - abs(pub - priv) / tally.live
+    if tally.deployed:
+        measures["scaled_share"] = tally.scaled / tally.deployed
     return {k: v for k, v in measures.items() if k in wanted}
+
+
+def adoption_measures(
+    projects: dict[str, dict[str, Any]], methodology: Methodology, index_date: date
+) -> dict[str, float]:
+    """Compute the adoption measures the methodology names; a measure with no data is left out.
+
+    The count measures (deployed_projects, sector_breadth, speed, scaled_projects,
+    minority_side_deployed) only grow when a project is added or moves to a later stage up
+    to scaled, and only shrink when one is removed or retired; the two ratios of 2025.1
+    (public_private_mix, scaled_share) can fall when a deployment is added.
+    """
+    return tally_measures(project_tally(projects, methodology, index_date), methodology)
 
 
 def project_summary(projects: dict[str, dict[str, Any]], latest: int = 10) -> dict[str, Any]:

@@ -67,8 +67,29 @@
     lastPillars = pillars;
   }
 
+  // "What it takes" depends on the whole ranking: re-read this page's own rendering of the
+  // section (the same query: the picked target, or by default the city now ranked above) and
+  // put its body in place; nothing is built from strings here.
+  var gap = document.getElementById("what-it-takes");
+  function refreshGap() {
+    if (!gap) return Promise.resolve();
+    var url = window.location.pathname + window.location.search;
+    return fetch(url, { cache: "no-store", headers: { "Accept": "text/html" } }).then(function (r) {
+      return r.ok ? r.text() : null;
+    }).then(function (html) {
+      if (!html) return;
+      var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("gap-body");
+      var body = document.getElementById("gap-body");
+      if (fresh && body && fresh.innerHTML !== body.innerHTML) {
+        body.replaceWith(document.importNode(fresh, true));
+      }
+    });
+  }
+
   var bandTimer = null;
-  var refresh = A.serial(function () { return A.getJSON(cfg.api).then(update); }, 100);
+  var refresh = A.serial(function () {
+    return A.getJSON(cfg.api).then(update).then(refreshGap);
+  }, 100);
 
   A.connect({
     url: cfg.stream,
